@@ -89,8 +89,10 @@ export function convertUnits(args: readonly string[], searchPath: UnitSearchPath
   const pending: Array<{ unit: LoadedUnit; translation: Translation }> = [];
   const loadedNames = new Set<string>();
 
-  const load = (arg: string): { unit: LoadedUnit; translation: Translation } | undefined => {
+  /** Loads and translates one unit; `required` units that fail make the whole conversion fail. */
+  const load = (arg: string, required = true): { unit: LoadedUnit; translation: Translation } | undefined => {
     const unit = loadUnit(arg, searchPath);
+    if (unit.fatal && !required) return undefined;
     diagnostics.push(...unit.diagnostics);
     if (unit.fatal) {
       failed = true;
@@ -127,7 +129,7 @@ export function convertUnits(args: readonly string[], searchPath: UnitSearchPath
     let b = builds.get(key);
     if (!b) {
       // The activated service was not given: take it from the unit path (or the socket's directory).
-      const r = loadedNames.has(target) ? undefined : load(target);
+      const r = loadedNames.has(target) ? undefined : load(target, false);
       b = { key, units: r ? [r] : [] };
       if (!r) diagnostics.push({ severity: 'warning', message: `${p.unit.name}: activates ${target}, which was not found; the service has only its ${p.unit.type}` });
       builds.set(key, b);
