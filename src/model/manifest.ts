@@ -11,6 +11,7 @@ import { directiveTable } from '../compat/table.js';
 import { buildSchema } from './schema.js';
 import type { JsonSchema } from './schema-systemg.js';
 import { semanticChecks } from './semantics.js';
+import { interpolateManifest } from './interpolate.js';
 
 export type Manifest = Record<string, unknown>;
 
@@ -121,11 +122,11 @@ export function loadManifestText(path: string, text: string): LoadedManifest {
   const diagnostics: Diagnostic[] = [];
   const lineOf = (p: readonly (string | number)[], keyOf?: string): number | undefined => nodeLine(doc, lc, p, keyOf);
   for (const err of doc.errors) {
-    const line = err.linePos?.[0]?.line;
-    diagnostics.push({ severity: 'error', loc: line ? { file: path, line } : { file: path, line: 1 }, message: `YAML: ${err.message.split('\n')[0]}` });
+    const line = lc.linePos(err.pos[0]).line;
+    diagnostics.push({ severity: 'error', loc: { file: path, line }, message: `YAML: ${err.message.split('\n')[0]}` });
   }
   for (const warning of doc.warnings) {
-    const line = warning.linePos?.[0]?.line ?? 1;
+    const line = lc.linePos(warning.pos[0]).line;
     diagnostics.push({ severity: 'warning', loc: { file: path, line }, message: `YAML: ${warning.message.split('\n')[0]}` });
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { path, diagnostics, lineOf };
@@ -144,8 +145,14 @@ export function loadManifestText(path: string, text: string): LoadedManifest {
     }
     return { path, diagnostics, lineOf };
   }
-  const manifest = data as Manifest;
+  let manifest = data as Manifest;
+  if (manifest.interpolate !== false) {
+    const expanded = interpolateManifest(manifest, path, process.env);
+    for (const e of expanded.errors) diagnostics.push({ severity: 'error', loc: { file: path, line: lineOf(e.path) ?? 1 }, directive: dottedPath(e.path), message: e.message });
+    manifest = expanded.manifest;
+  }
   for (const d of semanticChecks(manifest, (p) => lineOf(p))) diagnostics.push({ ...d, loc: { file: path, line: d.line ?? 1 } });
+  if (diagnostics.some((d) => d.severity === 'error')) return { path, diagnostics, lineOf };
   return { path, manifest, diagnostics, lineOf };
 }
 
