@@ -423,6 +423,8 @@ export class UnitSearchPath {
   /** The unit directories, highest precedence first. */
   readonly dirs: readonly string[];
   private map: NameMap | undefined;
+  /** Search paths with a unit file's directory in front, one per directory (scanning is the expensive part). */
+  private derived = new Map<string, UnitSearchPath>();
 
   constructor(options: SearchPathOptions = {}) {
     this.dirs = resolveSearchPath(options);
@@ -436,6 +438,7 @@ export class UnitSearchPath {
   /** Forget the cached directory scan (after files changed). */
   refresh(): void {
     this.map = undefined;
+    this.derived.clear();
   }
 
   private nameMap(): NameMap {
@@ -452,7 +455,8 @@ export class UnitSearchPath {
     if (nameOrPath.includes('/')) {
       const abs = path.posix.resolve(nameOrPath);
       const dir = path.posix.dirname(abs);
-      const derived = UnitSearchPath.fromDirs([dir, ...this.dirs]);
+      let derived = this.derived.get(dir);
+      if (!derived) this.derived.set(dir, (derived = UnitSearchPath.fromDirs([dir, ...this.dirs])));
       return derived.resolveUnit(path.posix.basename(abs));
     }
     return this.resolveName(nameOrPath);
