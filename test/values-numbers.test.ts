@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ValueError } from '../src/unit/diagnostics.js';
+import { CParseError, safeAtoi, safeAtou, strtoull } from '../src/unit/values/cparse.js';
 import {
   formatPermyriad, parseCPUQuota, parseCPUQuotaPermyriad, parseCPUSchedulingPolicy, parseCPUSchedulingPriority, parseCPUWeight,
   parseInt32, parseIOSchedulingClass, parseIOSchedulingPriority, parseIOWeight, parseMode, parseNice, parseOOMScoreAdjust,
@@ -150,4 +151,24 @@ t.test('TasksMax=', async (t) => {
   t.throws(() => parseTasksMax('101%'), ValueError);
   t.throws(() => parseTasksMax('-1'), ValueError);
   t.throws(() => parseTasksMax('Infinity'), ValueError);
+});
+
+t.test('C number parsing (cparse.ts)', async (t) => {
+  t.equal(safeAtou('0x10'), 16n);
+  t.equal(safeAtou('010'), 8n);
+  t.equal(safeAtou('0b11'), 3n);
+  t.equal(safeAtou('0o11'), 9n);
+  t.equal(safeAtou('-0'), 0n);
+  t.equal(safeAtou('255', { bits: 8 }), 255n);
+  t.throws(() => safeAtou('256', { bits: 8 }), new CParseError('ERANGE'));
+  t.throws(() => safeAtou('-1'), new CParseError('ERANGE'));
+  t.throws(() => safeAtou('0x'), new CParseError('EINVAL'));
+  t.throws(() => safeAtou(' 1', { refuseLeadingWhitespace: true }), new CParseError('EINVAL'));
+  t.throws(() => safeAtou('01', { refuseLeadingZero: true }), new CParseError('EINVAL'));
+  t.equal(safeAtou('0', { refuseLeadingZero: true }), 0n);
+  t.equal(safeAtou('17', { base: 8 }), 15n);
+  t.equal(safeAtoi('-0x10'), -16);
+  t.throws(() => safeAtoi('2147483648'), new CParseError('ERANGE'));
+  t.same(strtoull('-1', 0, 10), { value: (1n << 64n) - 1n, end: 2, erange: false }, 'strtoull() wraps negatives like C');
+  t.same(strtoull('0xg', 0, 0), { value: 0n, end: 1, erange: false }, '"0x" without hex digits parses the 0');
 });

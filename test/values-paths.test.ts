@@ -61,7 +61,7 @@ t.test('ReadWritePaths= lists keep the good entries', async (t) => {
   t.same(parsePrefixedPathList(value, (w) => warnings.push(w)).map((p) => p.text), ['-/tmp', '+/var', '-+/srv', '/a b', '/a/b/c']);
   t.same(warnings, ['Path is not absolute: -/opt, ignoring', 'Path is not normalized: /x/../y, ignoring', 'Path is not absolute: rel, ignoring']);
   t.throws(() => parsePrefixedPathList(value), ValueError, 'without a callback the first bad entry throws');
-  t.throws(() => parsePrefixedPathList('/a "/b'), { message: /unbalanced quoting/ });
+  t.throws(() => parsePrefixedPathList('/a "/b'), { message: 'Invalid syntax in "/a "/b": unbalanced quotes' });
   t.same(parsePathList('/a "/b c" /d\\ e'), ['/a', '/b c', '/d e']);
 });
 
@@ -141,6 +141,11 @@ t.test('RuntimeDirectory=/StateDirectory= & co', async (t) => {
   const w2: string[] = [];
   t.same(parseDirectoryEntries('ok : after', 'RuntimeDirectory', (w) => w2.push(w)), [{ path: 'ok' }]);
   t.same(w2, ['Invalid syntax in ":", ignoring the rest of the line']);
+  // C escapes produce bytes, decoded as UTF-8 (systemd passes the bytes through).
+  t.same(parseDirectoryEntries('caf\\xc3\\xa9:l\\303\\251', 'StateDirectory'), [{ path: 'café', symlink: 'lé' }]);
+  const w3: string[] = [];
+  t.same(parseDirectoryEntries('ok bad\\xff', 'StateDirectory', (w) => w3.push(w)), [{ path: 'ok' }]);
+  t.same(w3, ['Invalid syntax in "bad\\xff", ignoring the rest of the line']);
 });
 
 t.test('ExecSearchPath=', async (t) => {

@@ -35,6 +35,7 @@ t.test('soft above hard and malformed values', async (t) => {
   t.throws(() => parseRlimit('LimitNOFILE', 'infinity:1'), { message: /Soft resource limit chosen higher/ });
   t.throws(() => parseRlimit('LimitNOFILE', '1024:'), { message: 'Failed to parse resource value "1024:" for LimitNOFILE=: empty limit' });
   t.throws(() => parseRlimit('LimitNOFILE', '1:2:3'), { message: /more than two fields/ });
+  t.throws(() => parseRlimit('LimitNOFILE', '1024\\'), { name: 'ValueError', message: 'Failed to parse resource value "1024\\" for LimitNOFILE=: trailing backslash' });
   for (const b of [':1024', '4K', '', 'Infinity', '-1', '18446744073709551615', '1.5']) t.throws(() => parseRlimit('LimitNOFILE', b), ValueError, JSON.stringify(b));
   t.throws(() => parseRlimit('LimitBOGUS', '1'), Error);
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ValueError } from '../src/unit/diagnostics.js';
-import { cescape, cunescape, UNESCAPE_ACCEPT_NUL, UNESCAPE_RELAX, utf8IsValid } from '../src/unit/escape.js';
+import { cescape, cunescape, cunescapeOne, UNESCAPE_ACCEPT_NUL, UNESCAPE_RELAX, utf8IsValid } from '../src/unit/escape.js';
 import {
   EXTRACT_CUNESCAPE,
   EXTRACT_DONT_COALESCE_SEPARATORS,
@@ -14,7 +14,9 @@ import {
   ExtractError,
   extractFirstWord,
   extractFirstWordAndWarn,
+  extractManyWords,
   extractWords,
+  WHITESPACE,
 } from '../src/unit/words.js';
 
 const UQ_CU = EXTRACT_UNQUOTE | EXTRACT_CUNESCAPE;
@@ -88,6 +90,66 @@ t.test('separators: DONT_COALESCE and UNESCAPE_SEPARATORS', async (t) => {
   t.same(extractWords('a\\xb', EXTRACT_UNESCAPE_SEPARATORS | EXTRACT_UNESCAPE_RELAX, ','), ['a\\xb']);
   // CUNESCAPE first, then escaped separators.
   t.same(extractWords('a\\:\\tb', EXTRACT_CUNESCAPE | EXTRACT_UNESCAPE_SEPARATORS, ':'), ['a:\tb']);
+});
+
+t.test('whitespace splitting and CUNESCAPE without UNQUOTE', async (t) => {
+  t.equal(WHITESPACE, ' \t\n\r');
+  t.same(extractWords('  a  b\tc \r\n', 0), ['a', 'b', 'c']);
+  t.same(extractWords('', 0), []);
+  t.same(extractWords('   ', 0), []);
+  t.same(extractWords('\\x41\\101\\u00e9\\s', EXTRACT_CUNESCAPE), ['AAé ']);
+  t.same(extractWords('x\\ty "\\n"', UQ_CU), ['x\ty', '\n']);
+  t.equal(reason(() => extractWords('\\q', EXTRACT_CUNESCAPE)), 'invalid-escape');
+  t.same(extractWords('\\q', EXTRACT_CUNESCAPE | EXTRACT_UNESCAPE_RELAX), ['\\q']);
+  t.ok(new ExtractError('unbalanced-quotes', 'x') instanceof ValueError, 'ExtractError is a ValueError');
+});
+
+t.test('DONT_COALESCE_SEPARATORS: read positions', async (t) => {
+  const DC = EXTRACT_DONT_COALESCE_SEPARATORS;
+  t.same(extractFirstWord('1024:', 0, ':', DC), { word: '1024', pos: 5 });
+  t.same(extractFirstWord('1024:', 5, ':', DC), { word: '', pos: null }, 'an empty last field');
+  t.same(extractFirstWord(':x', 0, ':', DC), { word: '', pos: 1 });
+  t.same(extractFirstWord('', 0, ':', DC), { word: '', pos: null });
+  t.same(extractFirstWord('', 0, ':', 0), { word: null, pos: null });
+  t.same(extractFirstWord('a:b', 0, ':', DC | EXTRACT_RETAIN_SEPARATORS), { word: 'a', pos: 1 });
+  t.same(extractWords('s\\:t:u', EXTRACT_UNESCAPE_SEPARATORS, ':'), ['s:t', 'u']);
+});
+
+t.test('extract_many_words()', async (t) => {
+  t.same(extractManyWords('a:b:c', 0, 2, ':', 0), { words: ['a', 'b'], count: 2, pos: 4 });
+  t.same(extractManyWords('a', 0, 2, ':', 0), { words: ['a', null], count: 1, pos: null });
+  t.same(extractManyWords(':', 0, 2, ':', 0), { words: [null, null], count: 0, pos: null });
+  t.same(extractManyWords('x', null, 1, null, 0), { words: [null], count: 0, pos: null });
+  t.same(extractManyWords('s\\:t:u\\x41', 0, 2, ':', EXTRACT_CUNESCAPE | EXTRACT_UNESCAPE_SEPARATORS), { words: ['s:t', 'uA'], count: 2, pos: null });
+  t.equal(reason(() => extractManyWords('a:\\q', 0, 2, ':', EXTRACT_CUNESCAPE)), 'invalid-escape');
+});
+
+// The second port (values/extract.ts, removed) turned \xNN/\NNN bytes into U+0080…U+00FF
+// characters and accepted \U of non-characters; systemd emits raw bytes (so \xc3\xa9 is
+// UTF-8 "é") and cunescape_one() refuses \U code points that fail unichar_is_valid().
+t.test('escaped bytes are UTF-8, as in systemd (not Latin-1)', async (t) => {
+  const CU_SEP = EXTRACT_CUNESCAPE | EXTRACT_UNESCAPE_SEPARATORS;
+  t.same(extractWords('caf\\xc3\\xa9:d\\303\\251j\\xc3\\xa0', CU_SEP, ':'), ['café', 'déjà']);
+  t.equal(reason(() => extractWords('\\xe9', CU_SEP, ':')), 'invalid-utf8', 'a lone Latin-1 byte is not text');
+  t.equal(reason(() => extractWords('\\ud800', CU_SEP, ':')), 'invalid-utf8', '\\u of a surrogate encodes to invalid UTF-8');
+  t.equal(reason(() => extractWords('\\U0000FDD0', CU_SEP, ':')), 'invalid-escape');
+  t.equal(reason(() => extractWords('\\U0000FFFE', CU_SEP, ':')), 'invalid-escape');
+  t.equal(reason(() => extractWords('\\U00110000', CU_SEP, ':')), 'invalid-escape');
+  t.same(extractWords('\\U0010FFFD', CU_SEP, ':'), ['\u{10FFFD}']);
+});
+
+t.test('cunescape_one()', async (t) => {
+  t.same(cunescapeOne('n', 0, false), { kind: 'codepoint', value: 0x0a, length: 1 });
+  t.same(cunescapeOne('x41', 0, false), { kind: 'byte', value: 0x41, length: 3 });
+  t.same(cunescapeOne('xc3', 0, false), { kind: 'byte', value: 0xc3, length: 3 });
+  t.equal(cunescapeOne('x00', 0, false), undefined, 'no NUL bytes');
+  t.same(cunescapeOne('x00', 0, true), { kind: 'byte', value: 0, length: 3 });
+  t.equal(cunescapeOne('400', 0, false), undefined, 'octal above 255');
+  t.same(cunescapeOne('377', 0, false), { kind: 'byte', value: 0xff, length: 3 });
+  t.same(cunescapeOne('U0001F600', 0, false), { kind: 'codepoint', value: 0x1f600, length: 9 });
+  t.same(cunescapeOne('s', 0, false), { kind: 'codepoint', value: 0x20, length: 1 });
+  t.equal(cunescapeOne('q', 0, false), undefined);
+  t.equal(cunescapeOne('', 0, false), undefined);
 });
 
 t.test('extract_first_word_and_warn(): unknown escapes are kept with a warning', async (t) => {

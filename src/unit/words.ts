@@ -231,3 +231,36 @@ export function extractWords(value: string, flags: number, separators: string | 
     pos = r.pos;
   }
 }
+
+export interface ExtractedMany {
+  /** Exactly `n` entries; those past the end of the input are null. */
+  readonly words: readonly (string | null)[];
+  /** How many words were extracted (extract_many_words()'s return value). */
+  readonly count: number;
+  /** Where to continue, or null when the input is exhausted. */
+  readonly pos: number | null;
+}
+
+/**
+ * extract_many_words(): up to `n` words, one extractFirstWord() call each, stopping
+ * early when the input runs out (the missing words are null).
+ * @throws ExtractError (a ValueError) as extractFirstWord().
+ */
+export function extractManyWords(
+  input: string,
+  pos: number | null,
+  n: number,
+  separators: string | null,
+  flags: number,
+): ExtractedMany {
+  const words: (string | null)[] = [];
+  let count = 0;
+  for (; count < n; count++) {
+    const r = extractFirstWord(input, pos, separators, flags);
+    pos = r.pos;
+    if (r.word === null) break;
+    words.push(r.word);
+  }
+  while (words.length < n) words.push(null);
+  return { words, count, pos };
+}

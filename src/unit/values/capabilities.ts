@@ -15,8 +15,8 @@
  *    and "CapabilityBoundingSet=~" (nothing after the tilde) yields UINT64_MAX, i.e. "unset" = all.
  */
 import { ValueError } from '../diagnostics.js';
+import { EXTRACT_RELAX, EXTRACT_UNQUOTE, ExtractError, extractWords } from '../words.js';
 import { safeAtoi } from './cparse.js';
-import { ExtractError, extractAllWords } from './extract.js';
 
 export interface CapabilityInfo {
   /** Bit number. */
@@ -98,7 +98,7 @@ export function parseCapabilityList(value: string): ParsedCapabilities {
   }
   let words: string[];
   try {
-    words = extractAllWords(rest, undefined, { unquote: true, relax: true });
+    words = extractWords(rest, EXTRACT_UNQUOTE | EXTRACT_RELAX);
   } catch (e) {
     if (e instanceof ExtractError) throw new ValueError(`Failed to parse capability set "${value}": ${e.message}`);
     throw e;

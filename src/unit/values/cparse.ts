@@ -11,8 +11,10 @@
  *  - "-0" parses as 0 for the unsigned variants; any other "-N" is ERANGE.
  */
 
-/** systemd's WHITESPACE set. */
-export const WHITESPACE = ' \t\n\r';
+import { WHITESPACE } from '../words.js';
+
+/** systemd's WHITESPACE set (one definition, in words.ts). */
+export { WHITESPACE };
 
 /** What glibc's isspace() accepts in the C locale (strtol skips these). */
 const C_SPACE = ' \t\n\v\f\r';

@@ -11,8 +11,8 @@
  * CPU numbers must be below 8192.
  */
 import { ValueError } from '../diagnostics.js';
-import { CParseError, WHITESPACE, safeAtou } from './cparse.js';
-import { ExtractError, extractFirstWord } from './extract.js';
+import { EXTRACT_UNQUOTE, ExtractError, WHITESPACE, extractFirstWord } from '../words.js';
+import { CParseError, safeAtou } from './cparse.js';
 
 /** systemd's CPU_SET_MAX_NCPU ("as of kernel 5.1, CONFIG_NR_CPUS can be set to 8192 on PowerPC"). */
 export const CPU_SET_MAX_NCPU = 8192;
@@ -50,13 +50,13 @@ export function parseCPUSetAssignment(value: string): CPUSetAssignment {
   for (;;) {
     let r;
     try {
-      r = extractFirstWord(value, pos, WHITESPACE + ',', { unquote: true });
+      r = extractFirstWord(value, pos, WHITESPACE + ',', EXTRACT_UNQUOTE);
     } catch (e) {
       if (e instanceof ExtractError) throw new ValueError(`Invalid CPU set "${value}": ${e.message}`);
       throw e;
     }
     if (r.word === null) break;
-    pos = r.next;
+    pos = r.pos;
     any = true;
     const [low, high] = parseRangeWord(r.word, value);
     if (low > high) {

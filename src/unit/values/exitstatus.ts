@@ -9,8 +9,8 @@
  * 245 KSM is new in v254; the rest matches systemd 252's output verbatim.
  */
 import { ValueError } from '../diagnostics.js';
+import { ExtractError, extractFirstWord } from '../words.js';
 import { CParseError, safeAtou } from './cparse.js';
-import { ExtractError, extractFirstWord } from './extract.js';
 import { parseSignal } from './signals.js';
 
 export type ExitStatusClass = 'libc' | 'LSB' | 'BSD' | 'systemd';
@@ -98,13 +98,13 @@ export function parseExitStatusSet(value: string, warn?: (message: string) => vo
   for (;;) {
     let r;
     try {
-      r = extractFirstWord(value, pos);
+      r = extractFirstWord(value, pos, null, 0);
     } catch (e) {
       if (e instanceof ExtractError) throw new ValueError(`Failed to parse exit status list "${value}": ${e.message}`);
       throw e;
     }
     if (r.word === null) break;
-    pos = r.next;
+    pos = r.pos;
     const word = r.word;
     let status: number | undefined;
     try {

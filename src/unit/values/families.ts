@@ -15,7 +15,7 @@
  *    polarity add to the set, lines of the other polarity remove from it;
  *  - unknown names (and numbers) are skipped with a warning, the rest of the line applies.
  */
-import { ExtractError, extractFirstWord } from './extract.js';
+import { EXTRACT_UNQUOTE, ExtractError, extractFirstWord } from '../words.js';
 
 /** Canonical AF_ names (as systemd prints them) and their numbers. */
 export const ADDRESS_FAMILIES: ReadonlyArray<readonly [name: string, value: number]> = Object.freeze([
@@ -72,9 +72,9 @@ export function parseRestrictAddressFamilies(value: string): ParsedAddressFamili
   for (;;) {
     let word: string | null;
     try {
-      const r = extractFirstWord(rest, pos, undefined, { unquote: true });
+      const r = extractFirstWord(rest, pos, null, EXTRACT_UNQUOTE);
       word = r.word;
-      pos = r.next;
+      pos = r.pos;
     } catch (e) {
       if (!(e instanceof ExtractError)) throw e;
       warnings.push(`Invalid syntax, ignoring: ${value}`);

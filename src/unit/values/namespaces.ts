@@ -17,8 +17,8 @@
  * "~…" never restricts it and "no"/"yes" do not mention it.
  */
 import { ValueError } from '../diagnostics.js';
+import { ExtractError, extractWords } from '../words.js';
 import { booleanOrUndefined } from './bool.js';
-import { ExtractError, extractAllWords } from './extract.js';
 
 export const CLONE_NEWTIME = 0x00000080;
 export const CLONE_NEWNS = 0x00020000;
@@ -57,7 +57,7 @@ export const NAMESPACE_FLAGS_ALL =
 export function namespaceFlagsFromString(value: string): number {
   let words: string[];
   try {
-    words = extractAllWords(value, undefined, {});
+    words = extractWords(value, 0);
   } catch (e) {
     if (e instanceof ExtractError) throw new ValueError(`Failed to parse namespace type string: ${value}`);
     throw e;

@@ -15,8 +15,18 @@
  * without it the first bad entry throws ValueError.
  */
 import { ValueError } from '../diagnostics.js';
-import { WHITESPACE } from './cparse.js';
-import { ExtractError, type ExtractFlags, extractFirstWord, extractManyWords } from './extract.js';
+import {
+  EXTRACT_CUNESCAPE,
+  EXTRACT_DONT_COALESCE_SEPARATORS,
+  EXTRACT_RETAIN_ESCAPE,
+  EXTRACT_UNESCAPE_SEPARATORS,
+  EXTRACT_UNQUOTE,
+  ExtractError,
+  type Extracted,
+  WHITESPACE,
+  extractFirstWord,
+  extractManyWords,
+} from '../words.js';
 
 /** Thrown where systemd refuses to load the unit at all (e.g. a bad WorkingDirectory= without "-"). */
 export class FatalValueError extends ValueError {
@@ -117,7 +127,7 @@ export function validateRelativePath(value: string): string {
   return checkPath(value, 'relative');
 }
 
-function extractOrThrow(value: string, pos: number | null, seps: string, flags: ExtractFlags): { word: string | null; next: number | null } {
+function extractOrThrow(value: string, pos: number | null, seps: string, flags: number): Extracted {
   try {
     return extractFirstWord(value, pos, seps, flags);
   } catch (e) {
@@ -131,7 +141,7 @@ function extractOrThrow(value: string, pos: number | null, seps: string, flags: 
  * (warned about, or thrown without `warn`). A syntax error ends the line: what
  * came before is kept (systemd has already stored it), as in systemd.
  */
-function eachWord<T>(value: string, flags: ExtractFlags, warn: ((m: string) => void) | undefined, each: (word: string) => T | undefined): T[] {
+function eachWord<T>(value: string, flags: number, warn: ((m: string) => void) | undefined, each: (word: string) => T | undefined): T[] {
   const out: T[] = [];
   let pos: number | null = 0;
   for (;;) {
@@ -144,7 +154,7 @@ function eachWord<T>(value: string, flags: ExtractFlags, warn: ((m: string) => v
       return out;
     }
     if (r.word === null) return out;
-    pos = r.next;
+    pos = r.pos;
     try {
       const v = each(r.word);
       if (v !== undefined) out.push(v);
@@ -182,12 +192,12 @@ export function parsePrefixedPath(word: string): PrefixedPath {
 
 /** config_parse_namespace_path_strv(): a whole ReadWritePaths=-style value (quoted words). */
 export function parsePrefixedPathList(value: string, warn?: (m: string) => void): PrefixedPath[] {
-  return eachWord(value, { unquote: true }, warn, parsePrefixedPath);
+  return eachWord(value, EXTRACT_UNQUOTE, warn, parsePrefixedPath);
 }
 
 /** config_parse_unit_path_strv_printf(): quoted words, each an absolute path. */
 export function parsePathList(value: string, warn?: (m: string) => void): string[] {
-  return eachWord(value, { unquote: true }, warn, (w) => checkPath(w, 'absolute'));
+  return eachWord(value, EXTRACT_UNQUOTE, warn, (w) => checkPath(w, 'absolute'));
 }
 
 /**
@@ -198,9 +208,9 @@ export function parseColonSeparatedPaths(value: string, warn?: (m: string) => vo
   const out: string[] = [];
   let pos: number | null = 0;
   for (;;) {
-    const r = extractOrThrow(value, pos, ':', { dontCoalesce: true });
+    const r = extractOrThrow(value, pos, ':', EXTRACT_DONT_COALESCE_SEPARATORS);
     if (r.word === null) return out;
-    pos = r.next;
+    pos = r.pos;
     try {
       out.push(checkPath(r.word, 'absolute'));
     } catch (e) {
@@ -229,7 +239,7 @@ export interface BindPath {
 export function parseBindPaths(value: string, warn?: (m: string) => void): BindPath[] {
   const out: BindPath[] = [];
   const seps = ':' + WHITESPACE;
-  const flags: ExtractFlags = { unquote: true, dontCoalesce: true };
+  const flags = EXTRACT_UNQUOTE | EXTRACT_DONT_COALESCE_SEPARATORS;
   const skip = (e: unknown): void => {
     if (!warn || !(e instanceof ValueError)) throw e;
     warn(`${e.message}, ignoring`);
@@ -245,7 +255,7 @@ export function parseBindPaths(value: string, warn?: (m: string) => void): BindP
       return out;
     }
     if (r.word === null) return out;
-    pos = r.next;
+    pos = r.pos;
     const tookColon = (): boolean => pos !== null && value[pos - 1] === ':';
     let s = r.word;
     const optional = s.startsWith('-');
@@ -268,7 +278,7 @@ export function parseBindPaths(value: string, warn?: (m: string) => void): BindP
         warn(e.message);
         return out;
       }
-      pos = d.next;
+      pos = d.pos;
       try {
         destination = checkPath(d.word ?? '', 'absolute');
       } catch (e) {
@@ -278,13 +288,13 @@ export function parseBindPaths(value: string, warn?: (m: string) => void): BindP
       if (tookColon()) {
         let o;
         try {
-          o = extractOrThrow(value, pos, WHITESPACE, { unquote: true });
+          o = extractOrThrow(value, pos, WHITESPACE, EXTRACT_UNQUOTE);
         } catch (e) {
           if (!warn || !(e instanceof ValueError)) throw e;
           warn(e.message);
           return out;
         }
-        pos = o.next;
+        pos = o.pos;
         const opt = o.word ?? '';
         if (opt === '' || opt === 'rbind') recursive = true;
         else if (opt === 'norbind') recursive = false;
@@ -306,15 +316,15 @@ export interface TemporaryFileSystem {
 
 /** One word of TemporaryFileSystem=: "PATH[:OPTIONS]". Options are checked at mount time, not here. */
 export function parseTemporaryFileSystem(word: string): TemporaryFileSystem {
-  const r = extractOrThrow(word, 0, ':', { dontCoalesce: true });
+  const r = extractOrThrow(word, 0, ':', EXTRACT_DONT_COALESCE_SEPARATORS);
   const path = checkPath(r.word ?? '', 'absolute');
-  const options = r.next === null ? '' : word.slice(r.next);
+  const options = r.pos === null ? '' : word.slice(r.pos);
   return options === '' ? { path } : { path, options };
 }
 
 /** config_parse_temporary_filesystems(): a whole TemporaryFileSystem= value. */
 export function parseTemporaryFileSystems(value: string, warn?: (m: string) => void): TemporaryFileSystem[] {
-  return eachWord(value, { unquote: true }, warn, parseTemporaryFileSystem);
+  return eachWord(value, EXTRACT_UNQUOTE, warn, parseTemporaryFileSystem);
 }
 
 export interface WorkingDirectory {
@@ -360,13 +370,13 @@ export function parseDirectoryEntries(value: string, directive?: string, warn?: 
   const out: DirectoryEntry[] = [];
   let pos: number | null = 0;
   for (;;) {
-    const r = extractOrThrow(value, pos, WHITESPACE, { unquote: true, retainEscape: true });
+    const r = extractOrThrow(value, pos, WHITESPACE, EXTRACT_UNQUOTE | EXTRACT_RETAIN_ESCAPE);
     if (r.word === null) return out;
-    pos = r.next;
+    pos = r.pos;
     const tuple = r.word;
     let parts;
     try {
-      parts = extractManyWords(tuple, 0, 2, ':', { cunescape: true, unescapeSeparators: true });
+      parts = extractManyWords(tuple, 0, 2, ':', EXTRACT_CUNESCAPE | EXTRACT_UNESCAPE_SEPARATORS);
     } catch (e) {
       if (!(e instanceof ExtractError)) throw e;
       parts = undefined;

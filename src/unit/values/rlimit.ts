@@ -16,8 +16,8 @@
  * is refused (systemd: "Soft resource limit chosen higher than hard limit").
  */
 import { ValueError } from '../diagnostics.js';
+import { EXTRACT_DONT_COALESCE_SEPARATORS, ExtractError, type Extracted, extractFirstWord } from '../words.js';
 import { CParseError, safeAtou } from './cparse.js';
-import { extractFirstWord } from './extract.js';
 import { parseSizeBig } from './size.js';
 import { parseTimespan } from './timespan.js';
 
@@ -127,11 +127,19 @@ export function parseRlimit(directive: string, value: string): Rlimit {
     }
   };
   // extract_first_word(":", DONT_COALESCE) twice; a third field is an error.
-  const first = extractFirstWord(value, 0, ':', { dontCoalesce: true });
+  const field = (pos: number | null): Extracted => {
+    try {
+      return extractFirstWord(value, pos, ':', EXTRACT_DONT_COALESCE_SEPARATORS);
+    } catch (e) {
+      if (e instanceof ExtractError) throw bad(e.message);
+      throw e;
+    }
+  };
+  const first = field(0);
   if (first.word === null) throw bad('empty value');
   const soft = one(first.word);
-  const second = extractFirstWord(value, first.next, ':', { dontCoalesce: true });
-  if (second.next !== null && second.next < value.length) throw bad('more than two fields');
+  const second = field(first.pos);
+  if (second.pos !== null && second.pos < value.length) throw bad('more than two fields');
   if (second.word === null) return { soft: toValue(soft), hard: toValue(soft) };
   const hard = one(second.word);
   if (soft > hard) throw new ValueError(`Soft resource limit chosen higher than hard limit, ignoring: ${value}`);

@@ -8,7 +8,7 @@
  * ignored silently (secure_bits_from_string() has no error path for them), and a word-splitting error
  * (unbalanced quote, trailing backslash) just ends the list — words before it still count.
  */
-import { ExtractError, extractFirstWord } from './extract.js';
+import { EXTRACT_UNQUOTE, ExtractError, extractFirstWord } from '../words.js';
 
 export const SECURE_NOROOT = 0;
 export const SECURE_NOROOT_LOCKED = 1;
@@ -42,9 +42,9 @@ export function parseSecureBits(value: string): ParsedSecureBits {
   for (;;) {
     let word: string | null;
     try {
-      const r = extractFirstWord(value, pos, undefined, { unquote: true });
+      const r = extractFirstWord(value, pos, null, EXTRACT_UNQUOTE);
       word = r.word;
-      pos = r.next;
+      pos = r.pos;
     } catch (e) {
       if (e instanceof ExtractError) break;
       throw e;

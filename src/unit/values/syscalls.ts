@@ -28,8 +28,8 @@
  * translates them back by name for every other architecture, so name keys are equivalent.
  */
 import { ValueError } from '../diagnostics.js';
+import { EXTRACT_UNQUOTE, ExtractError, extractFirstWord } from '../words.js';
 import { parseErrno } from './errno.js';
-import { ExtractError, type ExtractFlags, extractFirstWord } from './extract.js';
 import { expandSyscallGroup, isSyscallGroup, KERNEL_SYSCALL_LIST, SYSCALL_GROUPS } from './syscall-groups.js';
 import { SYSCALLS_ARM64, SYSCALLS_X32, SYSCALLS_X86, SYSCALLS_X86_64, type SyscallTableRows } from './syscall-tables.js';
 
@@ -130,15 +130,15 @@ export interface ResolvedSyscallFilter {
 }
 
 /** Words of `value` until the end or a splitting error (whose message is returned too). */
-function wordsOf(value: string, flags: ExtractFlags): { words: string[]; error?: string } {
+function wordsOf(value: string, flags: number): { words: string[]; error?: string } {
   const words: string[] = [];
   let pos: number | null = 0;
   for (;;) {
     try {
-      const r = extractFirstWord(value, pos, undefined, flags);
+      const r = extractFirstWord(value, pos, null, flags);
       if (r.word === null) return { words };
       words.push(r.word);
-      pos = r.next;
+      pos = r.pos;
     } catch (e) {
       if (e instanceof ExtractError) return { words, error: e.message };
       throw e;
@@ -185,7 +185,7 @@ export function parseSyscallAndErrno(word: string): SyscallFilterEntry {
 /** One non-empty SystemCallFilter= value. Never throws: bad words become warnings, as in systemd. */
 export function parseSyscallFilter(value: string): ParsedSyscallFilter {
   const invert = value.startsWith('~');
-  const { words, error } = wordsOf(invert ? value.slice(1) : value, {});
+  const { words, error } = wordsOf(invert ? value.slice(1) : value, 0);
   const entries: SyscallFilterEntry[] = [];
   const warnings: string[] = [];
   for (const word of words) {
@@ -279,7 +279,7 @@ export interface ParsedSyscallLog {
 /** One non-empty SystemCallLog= value: like SystemCallFilter= but without ":ERRNO" (a colon makes an unknown name). */
 export function parseSyscallLog(value: string): ParsedSyscallLog {
   const invert = value.startsWith('~');
-  const { words, error } = wordsOf(invert ? value.slice(1) : value, {});
+  const { words, error } = wordsOf(invert ? value.slice(1) : value, 0);
   const names: string[] = [];
   const warnings: string[] = [];
   for (const w of words) {
@@ -363,7 +363,7 @@ export interface ParsedSyscallArchitectures {
 
 /** One non-empty SystemCallArchitectures= value; unknown names are skipped with a warning. */
 export function parseSyscallArchitectures(value: string): ParsedSyscallArchitectures {
-  const { words, error } = wordsOf(value, { unquote: true });
+  const { words, error } = wordsOf(value, EXTRACT_UNQUOTE);
   const archs: string[] = [];
   const warnings: string[] = [];
   for (const w of words) {
