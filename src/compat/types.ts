@@ -7,7 +7,7 @@
 import { ValueError } from '../unit/diagnostics.js';
 import { type ApplyContext, type ValueType, enumType, list, scalar } from './value-type.js';
 import { parseBoolean } from '../unit/values/bool.js';
-import { formatTimespan, parseTimespan } from '../unit/values/timespan.js';
+import { formatTimespan, parseTimespan, parseTimespanNsec } from '../unit/values/timespan.js';
 import { parseMemoryLimit, parseSize } from '../unit/values/size.js';
 import {
   parseCPUQuota, parseCPUSchedulingPolicy, parseCPUSchedulingPriority, parseCPUWeight, parseIOSchedulingClass,
@@ -42,8 +42,9 @@ const BASE: Record<string, ValueType> = {
   timespan: scalar(timespanSchema, (raw) => formatTimespan(parseTimespan(raw))),
   'timespan-list': list(timespanSchema, (raw) => [formatTimespan(parseTimespan(raw))]),
   'timespan-nsec': scalar({ type: 'integer', minimum: 0, description: 'nanoseconds' }, (raw) => {
-    const us = parseTimespan(raw, 'ns');
-    return Math.round(us * 1000);
+    const ns = parseTimespanNsec(raw);
+    if (!Number.isFinite(ns)) throw new ValueError(`Time span "${raw}" must be finite`);
+    return ns;
   }),
   unsigned: scalar({ type: 'integer', minimum: 0 }, (raw) => parseUnsigned(raw)),
   int: scalar({ type: 'integer' }, (raw) => parseInt32(raw)),
