@@ -6,6 +6,8 @@
  * - convert: every real unit file at hand (systemd's test-execute units from
  *   ../shared and this machine's /usr/lib/systemd/system) converted in one
  *   process, parse + translate + YAML emission; goal: >= 250 units in <= 1 s.
+ * - launch: /bin/true launch->exit through the zygote vs child_process.spawn
+ *   (sandboxed launches and bubblewrap join when the mechanisms land).
  */
 import { readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +16,7 @@ import { convertUnits } from '../../src/convert/convert.js';
 import { emitYaml } from '../../src/convert/emit.js';
 import { UnitSearchPath } from '../../src/unit/search-path.js';
 import { packageRoot } from '../../src/package-root.js';
+import { benchLaunch } from '../../src/launch/bench.js';
 
 interface Row {
   readonly metric: string;
@@ -61,4 +64,4 @@ function printTable(rows: readonly Row[]): void {
   process.stdout.write(`${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}\n`);
 }
 
-printTable(benchConvert());
+printTable([...benchConvert(), ...(await benchLaunch())]);
