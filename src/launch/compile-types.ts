@@ -17,3 +17,6 @@ export interface OpCompiler<S extends Step> {
   /** Parent-side: validate the step and build its ChildFn (throw PlanError on bad input). */
   compile(step: S, ctx: CompileContext): ChildFn;
 }
+
+/** A mechanism's compiler table: one compiler per op of its step union. */
+export type OpTable<S extends Step> = { readonly [K in S['op']]: OpCompiler<Extract<S, { op: K }>> };

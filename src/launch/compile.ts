@@ -9,21 +9,28 @@ import { NSIG, SIG_SETMASK, SIGACTION_SIZE, SIGSET_SIZE } from '../sys/constants
 import { cString, cStringArray, cZero } from '../sys/cmem.js';
 import { execve, getpid, sigaction, sigprocmask } from '../sys/libc.js';
 import { fail, writeDecimal, type ChildFn } from './child.js';
-import type { CompileContext, OpCompiler } from './compile-types.js';
+import type { CompileContext, OpCompiler, OpTable } from './compile-types.js';
 import { EXIT } from './exit-codes.js';
 import { compileFds, listenEnv, type FdLayout } from './fds.js';
-import { chdirOp, setrlimitOp, setsidOp, umaskOp } from './ops-process.js';
+import { CREDENTIAL_OPS } from './ops-credentials.js';
+import { MOUNT_OPS } from './ops-mounts.js';
+import { NAMESPACE_OPS } from './ops-namespaces.js';
+import { PROCESS_OPS } from './ops-process.js';
+import { RESOURCE_OPS } from './ops-resources.js';
+import { SECCOMP_OPS } from './ops-seccomp.js';
 import { PHASE, PlanError, checkPlan, type LaunchPlan, type Step, type StepOp } from './plan.js';
 
 /**
- * One compiler per step op. Adding an op to `Step` without adding it here is a
- * type error: this table is where sandbox modules plug in.
+ * One compiler per step op. Adding an op to `Step` without a compiler in its
+ * module's table is a type error: this is where sandbox modules plug in.
  */
-const STEP_COMPILERS: { readonly [K in StepOp]: OpCompiler<Extract<Step, { op: K }>> } = {
-  setsid: setsidOp,
-  umask: umaskOp,
-  setrlimit: setrlimitOp,
-  chdir: chdirOp,
+const STEP_COMPILERS: OpTable<Step> = {
+  ...PROCESS_OPS,
+  ...CREDENTIAL_OPS,
+  ...MOUNT_OPS,
+  ...NAMESPACE_OPS,
+  ...RESOURCE_OPS,
+  ...SECCOMP_OPS,
 };
 
 export interface CompiledOp {

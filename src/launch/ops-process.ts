@@ -7,13 +7,13 @@ import { cString, cZero } from '../sys/cmem.js';
 import { chdir, setrlimit, setsid, umask } from '../sys/libc.js';
 import { fail } from './child.js';
 import { EXIT } from './exit-codes.js';
-import { PHASE, type RlimitValue, type Step } from './plan.js';
-import type { OpCompiler } from './compile-types.js';
+import { PHASE, type ProcessStep, type RlimitValue } from './plan.js';
+import type { OpCompiler, OpTable } from './compile-types.js';
 
 const ENOENT = 2;
 const ENOTDIR = 20;
 
-type S<K extends Step['op']> = Extract<Step, { op: K }>;
+type S<K extends ProcessStep['op']> = Extract<ProcessStep, { op: K }>;
 
 export const setsidOp: OpCompiler<S<'setsid'>> = {
   phase: PHASE.session,
@@ -62,3 +62,5 @@ export const chdirOp: OpCompiler<S<'chdir'>> = {
     };
   },
 };
+
+export const PROCESS_OPS: OpTable<ProcessStep> = { setsid: setsidOp, umask: umaskOp, setrlimit: setrlimitOp, chdir: chdirOp };

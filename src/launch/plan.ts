@@ -13,6 +13,11 @@
  * the plan's order within a phase.
  */
 import { RLIMIT, type RlimitName } from '../sys/constants.js';
+import type { CredentialStep } from './ops-credentials.js';
+import type { MountStep } from './ops-mounts.js';
+import type { NamespaceStep } from './ops-namespaces.js';
+import type { ResourceStep } from './ops-resources.js';
+import type { SeccompStep } from './ops-seccomp.js';
 
 export type RlimitValue = number | 'infinity';
 
@@ -31,12 +36,19 @@ export interface ListenFd {
   readonly name?: string;
 }
 
-export type Step =
+/** The base process-attribute steps (ops-process.ts). */
+export type ProcessStep =
   | { readonly op: 'setsid' }
   | { readonly op: 'umask'; readonly mask: number }
   | { readonly op: 'setrlimit'; readonly resource: RlimitName; readonly soft: RlimitValue; readonly hard: RlimitValue }
   /** WorkingDirectory=; ignoreMissing is systemd's "-" prefix. */
   | { readonly op: 'chdir'; readonly path: string; readonly ignoreMissing?: boolean };
+
+/**
+ * Every step kind. Each mechanism owns its step types and their compilers in
+ * its own ops-*.ts module; compile.ts joins the compiler tables.
+ */
+export type Step = ProcessStep | CredentialStep | MountStep | NamespaceStep | ResourceStep | SeccompStep;
 
 export type StepOp = Step['op'];
 
