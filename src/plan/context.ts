@@ -50,6 +50,12 @@ export interface BuildContext {
   /** False for `+` commands: no sandboxing at all (systemd's "full privileges"). */
   readonly sandbox: boolean;
   readonly execDirectories: readonly ExecDirectory[];
+  /**
+   * The service's cgroup directories (one per hierarchy: the v2 one and each v1
+   * controller sysg uses), created by the supervisor before launch; the child
+   * joins them. Undefined when the service is not put in its own cgroup.
+   */
+  readonly cgroupDirs: readonly string[] | undefined;
   /** $CREDENTIALS_DIRECTORY when LoadCredential=/SetCredential= are used. */
   readonly credentialsDirectory: string | undefined;
   /** A note the user sees once per launch (e.g. a directive systemd itself would ignore here). */
