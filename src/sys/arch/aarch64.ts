@@ -6,7 +6,7 @@ export const AARCH64: ArchInfo = {
   auditArch: 0xc00000b7,
   sys: {
     mount: 40, umount2: 39, pivot_root: 41, reboot: 142, sethostname: 161, setdomainname: 162,
-    capget: 90, capset: 91, gettid: 178, getpid: 172, kill: 129, personality: 92, ioprio_set: 30,
+    capget: 90, capset: 91, setgroups: 159, setresuid: 147, setresgid: 149, gettid: 178, getpid: 172, kill: 129, personality: 92, ioprio_set: 30,
     keyctl: 219, unshare: 97, setns: 268, prlimit64: 261, seccomp: 277, pidfd_send_signal: 424,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433,
     pidfd_open: 434, clone3: 435, close_range: 436, pidfd_getfd: 438, mount_setattr: 442,

@@ -12,6 +12,9 @@ export interface SyscallNumbers {
   readonly setdomainname: number;
   readonly capget: number;
   readonly capset: number;
+  readonly setgroups: number;
+  readonly setresuid: number;
+  readonly setresgid: number;
   readonly gettid: number;
   readonly getpid: number;
   readonly kill: number;

@@ -6,7 +6,7 @@ export const X86_64: ArchInfo = {
   auditArch: 0xc000003e,
   sys: {
     mount: 165, umount2: 166, pivot_root: 155, reboot: 169, sethostname: 170, setdomainname: 171,
-    capget: 125, capset: 126, gettid: 186, getpid: 39, kill: 62, personality: 135, ioprio_set: 251,
+    capget: 125, capset: 126, setgroups: 116, setresuid: 117, setresgid: 119, gettid: 186, getpid: 39, kill: 62, personality: 135, ioprio_set: 251,
     keyctl: 250, unshare: 272, setns: 308, prlimit64: 302, seccomp: 317, pidfd_send_signal: 424,
     open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433,
     pidfd_open: 434, clone3: 435, close_range: 436, pidfd_getfd: 438, mount_setattr: 442,
