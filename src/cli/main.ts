@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../package-root.js';
 import { runConvert } from './convert.js';
+import { runRun } from './run.js';
 import { runValidate } from './validate.js';
 
 function version(): string {
@@ -47,6 +48,21 @@ export function buildProgram(): Command {
       process.exitCode = runValidate(files, { json: opts.json === true });
     });
 
+  program
+    .command('run')
+    .description('Run units (.service files or names on the unit path) or YAML manifests in the foreground, every sandbox directive enforced')
+    .argument('<unit...>', 'unit file paths, unit names, or .yaml manifests')
+    .addOption(new Option('--unit-path <dir>', 'search units and drop-ins here instead of the system unit path (repeatable)').argParser(collect).default([]))
+    .option('--best-effort-sandbox', 'start even when a requested protection is not enforced (one warning per directive)')
+    .option('--result-file <file>', 'write each service\'s result and commands as JSON')
+    .action(async (units: string[], opts: { unitPath: string[]; bestEffortSandbox?: boolean; resultFile?: string }) => {
+      process.exitCode = await runRun(units, {
+        unitPath: opts.unitPath,
+        bestEffortSandbox: opts.bestEffortSandbox === true,
+        ...(opts.resultFile ? { resultFile: opts.resultFile } : {}),
+      });
+    });
+
   return program;
 }
 
@@ -54,10 +70,10 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
-    program.parse(argv as string[], { from: 'node' });
+    await program.parseAsync(argv as string[], { from: 'node' });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     throw e;
@@ -66,7 +82,7 @@ export function main(argv: readonly string[]): number {
 }
 
 try {
-  process.exitCode = main(process.argv);
+  process.exitCode = await main(process.argv);
 } catch (e) {
   // A bug, not bad input: say so without a stack trace unless asked for one.
   const err = e instanceof Error ? e : new Error(String(e));

@@ -79,7 +79,7 @@ export function compileFds(plan: LaunchPlan, ctx: CompileContext): FdLayout {
       // systemd opens one file for both and shares the open file description.
       run = () => (dup2(1, 2) < 0 ? fail() : 0);
     } else {
-      const flags = t === 0 ? O_RDONLY | O_NOCTTY : O_WRONLY | O_CREAT | O_NOCTTY | (spec.mode === 'append' ? O_APPEND : O_TRUNC);
+      const flags = t === 0 ? O_RDONLY | O_NOCTTY : O_WRONLY | O_CREAT | O_NOCTTY | (spec.mode === 'append' ? O_APPEND : spec.mode === 'write' ? 0 : O_TRUNC);
       run = openOnto(t, ctx.keep(cString(spec.path)), flags);
     }
     ops.push({ name, phase: PHASE.stdio, exitCode, run });

@@ -2,9 +2,9 @@
  * Compilers for the base process-attribute steps: setsid, umask, setrlimit,
  * chdir. Each turns a step into a ChildFn over buffers built here.
  */
-import { RLIMIT, RLIM_INFINITY, RLIMIT_SIZE } from '../sys/constants.js';
+import { RLIMIT, RLIM_INFINITY, RLIMIT_SIZE, SIGACTION_SIZE, SIGNALS } from '../sys/constants.js';
 import { cString, cZero } from '../sys/cmem.js';
-import { chdir, setrlimit, setsid, umask } from '../sys/libc.js';
+import { chdir, setrlimit, setsid, sigaction, umask } from '../sys/libc.js';
 import { fail } from './child.js';
 import { EXIT } from './exit-codes.js';
 import { PHASE, type ProcessStep, type RlimitValue } from './plan.js';
@@ -63,4 +63,21 @@ export const chdirOp: OpCompiler<S<'chdir'>> = {
   },
 };
 
-export const PROCESS_OPS: OpTable<ProcessStep> = { setsid: setsidOp, umask: umaskOp, setrlimit: setrlimitOp, chdir: chdirOp };
+/** Runs in the signals phase after the reset to SIG_DFL (the compiler keeps plan order within a phase). */
+export const ignoreSigpipeOp: OpCompiler<S<'ignore-sigpipe'>> = {
+  phase: PHASE.signals,
+  exitCode: EXIT.SIGNAL_MASK,
+  compile: (_step, ctx) => {
+    const act = ctx.keep(cZero(SIGACTION_SIZE));
+    act.writeBigUInt64LE(1n, 0); // sa_handler = SIG_IGN
+    return () => (sigaction(SIGNALS.SIGPIPE, act, null) < 0 ? fail() : 0);
+  },
+};
+
+export const PROCESS_OPS: OpTable<ProcessStep> = {
+  setsid: setsidOp,
+  umask: umaskOp,
+  'ignore-sigpipe': ignoreSigpipeOp,
+  setrlimit: setrlimitOp,
+  chdir: chdirOp,
+};

@@ -25,8 +25,11 @@ export type RlimitValue = number | 'infinity';
 export type StdioSpec = number | null | StdioFile;
 export interface StdioFile {
   readonly path: string;
-  /** stdout/stderr: O_TRUNC (default) or O_APPEND; ignored for stdin (read-only). */
-  readonly mode?: 'truncate' | 'append';
+  /**
+   * stdout/stderr: O_TRUNC (default, systemd's truncate:), O_APPEND (append:) or
+   * neither (file:, which overwrites from the start); ignored for stdin (read-only).
+   */
+  readonly mode?: 'truncate' | 'append' | 'write';
 }
 
 /** One socket-activation fd: placed at 3, 4, … in order. */
@@ -40,6 +43,8 @@ export interface ListenFd {
 export type ProcessStep =
   | { readonly op: 'setsid' }
   | { readonly op: 'umask'; readonly mask: number }
+  /** IgnoreSIGPIPE= (systemd's default is yes): SIGPIPE set to SIG_IGN after the signal reset. */
+  | { readonly op: 'ignore-sigpipe' }
   | { readonly op: 'setrlimit'; readonly resource: RlimitName; readonly soft: RlimitValue; readonly hard: RlimitValue }
   /** WorkingDirectory=; ignoreMissing is systemd's "-" prefix. */
   | { readonly op: 'chdir'; readonly path: string; readonly ignoreMissing?: boolean };
@@ -78,6 +83,14 @@ export interface LaunchPlan {
  * - session before stdio, so a tty opened for stdio could become the controlling terminal;
  * - the fd shuffle before rlimits, so a low RLIMIT_NOFILE cannot break it;
  * - rlimits, nice, affinity and cgroup before CLONE_NEWUSER (they need host privileges);
+ * - the pid namespace's fork after the other namespaces and before the mounts (the
+ *   service process, pid 1 of the new namespace, is the one that mounts its /proc);
+ * - the user namespace after the mounts and the group switch, before the capability
+ *   steps (systemd's privileged order, exec-invoke.c: enforce_groups, then
+ *   setup_private_users, then the user switch): every other namespace and mount is
+ *   then owned by the host user namespace, so root inside cannot undo them, and
+ *   setgroups(2) still works; the new namespace resets securebits and the
+ *   capability sets, so those steps must come after it;
  * - mounts before chdir (the old cwd would keep the host tree reachable);
  * - chdir after the user switch (systemd checks the directory as the service user);
  * - seccomp last before execve.
@@ -88,10 +101,20 @@ export const PHASE = {
   umask: 15,
   stdio: 20,
   fds: 25,
+  /** cgroup join, OOM score, nice, scheduling, ioprio, personality, keyring: they open files, so before rlimits. */
+  resources: 28,
   limits: 30,
   namespaces: 40,
+  pidNamespace: 45,
   mounts: 50,
+  /**
+   * seccomp filters of a service that switches to a non-root uid, installed while the process still has
+   * CAP_SYS_ADMIN so no_new_privs need not be implied (systemd keeps CAP_SYS_ADMIN across setresuid() for
+   * this); only when the filter allows the uid switch, capability and chdir calls that follow.
+   */
+  seccompBeforeUser: 65,
   credentials: 70,
+  userNamespace: 75,
   capabilities: 80,
   cwd: 85,
   noNewPrivs: 90,
@@ -134,7 +157,7 @@ function stdio(v: unknown, where: string): void {
   }
   if (!isObj(v)) throw new PlanError(where, 'expected an fd number, null or {path, mode}');
   absPath(v['path'], `${where}.path`);
-  if (v['mode'] !== undefined && v['mode'] !== 'truncate' && v['mode'] !== 'append') throw new PlanError(`${where}.mode`, 'expected "truncate" or "append"');
+  if (v['mode'] !== undefined && v['mode'] !== 'truncate' && v['mode'] !== 'append' && v['mode'] !== 'write') throw new PlanError(`${where}.mode`, 'expected "truncate", "append" or "write"');
 }
 function rlimitValue(v: unknown, where: string): void {
   if (v === 'infinity') return;
@@ -158,6 +181,7 @@ function step(v: unknown, where: string): void {
   if (!isObj(v) || typeof v['op'] !== 'string') throw new PlanError(where, 'expected {op, …}');
   switch (v['op']) {
     case 'setsid':
+    case 'ignore-sigpipe':
       return;
     case 'umask':
       return umaskValue(v['mask'], `${where}.mask`);

@@ -23,6 +23,25 @@ export const EXEC_ROOTS = [
 
 const covers = (prefix: string, field: string): boolean => field === prefix || field.startsWith(`${prefix}.`);
 
+/**
+ * Directives enforced by more than one mechanism: covered only when every one
+ * of these fragments lists the field (e.g. ProtectKernelModules= is both an
+ * inaccessible /usr/lib/modules and a seccomp deny of @module; the capability
+ * drops are made explicit by implied.ts).
+ */
+export const COMPOSITE: Readonly<Record<string, readonly string[]>> = {
+  'sandbox.private_devices': ['mounts', 'seccomp'],
+  'sandbox.protect_kernel_modules': ['mounts', 'seccomp'],
+  'sandbox.protect_kernel_logs': ['mounts', 'seccomp'],
+  'sandbox.protect_hostname': ['namespaces', 'seccomp'],
+};
+
+function isCovered(field: string, processFields: readonly string[]): boolean {
+  const parts = COMPOSITE[field];
+  if (parts) return parts.every((name) => FRAGMENTS.find((f) => f.name === name)?.fields.some((h) => covers(h, field)) ?? false);
+  return [...processFields, ...FRAGMENTS.flatMap((f) => f.fields)].some((h) => covers(h, field));
+}
+
 export interface Unenforced {
   readonly field: string;
   readonly source: string;
@@ -30,9 +49,8 @@ export interface Unenforced {
 
 /** Requested fields that nothing enforces. `processFields` are the ones process.ts handles. */
 export function unenforcedFields(svc: ServiceView, processFields: readonly string[]): Unenforced[] {
-  const handled = [...processFields, ...FRAGMENTS.flatMap((f) => f.fields)];
   return requestedFields(svc, EXEC_ROOTS)
-    .filter((field) => !handled.some((h) => covers(h, field)))
+    .filter((field) => !isCovered(field, processFields))
     .map((field) => ({ field, source: svc.source(field) }));
 }
 

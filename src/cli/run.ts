@@ -1,0 +1,163 @@
+/**
+ * `sysg run UNIT…`: translate units (or load YAML manifests) in memory and
+ * supervise their services in the foreground, every sandbox directive
+ * enforced or the service refused. Output is prefixed with the unit name.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertUnits } from '../convert/convert.js';
+import { Launcher } from '../launch/launcher.js';
+import { loadManifestFile } from '../model/manifest.js';
+import { prepareService, supervisorIsPrivileged, UnenforcedError, type PreparedService } from '../plan/prepare.js';
+import { SetupError } from '../plan/process.js';
+import { ModelError, ServiceView } from '../plan/service.js';
+import { RLIMIT } from '../sys/constants.js';
+import { cZero } from '../sys/cmem.js';
+import { prlimit } from '../sys/libc.js';
+import { formatDiagnostic } from '../unit/diagnostics.js';
+import { UnitSearchPath } from '../unit/search-path.js';
+import { ServiceRun, type ServiceOutcome } from '../supervise/run-service.js';
+import { LogPipe } from '../supervise/stdio.js';
+
+export interface RunCliOptions {
+  readonly unitPath: readonly string[];
+  readonly bestEffortSandbox: boolean;
+  readonly resultFile?: string;
+}
+
+interface Loaded {
+  readonly services: ServiceView[];
+  readonly ok: boolean;
+}
+
+function loadArgs(args: readonly string[], unitPath: readonly string[]): Loaded {
+  const services: ServiceView[] = [];
+  let ok = true;
+  const yaml = args.filter((a) => /\.ya?ml$/.test(a));
+  const units = args.filter((a) => !/\.ya?ml$/.test(a));
+  for (const file of yaml) {
+    const loaded = loadManifestFile(file);
+    for (const d of loaded.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    if (!loaded.manifest) {
+      ok = false;
+      continue;
+    }
+    const svcs = (loaded.manifest['services'] ?? {}) as Record<string, Record<string, unknown>>;
+    for (const [key, raw] of Object.entries(svcs)) {
+      services.push(new ServiceView(key, raw, (f) => {
+        const line = loaded.lineOf(['services', key, ...f.split('.')]);
+        return line === undefined ? undefined : `${file}:${line} (services.${key}.${f})`;
+      }));
+    }
+  }
+  if (units.length > 0) {
+    const result = convertUnits(units, new UnitSearchPath(unitPath.length > 0 ? { unitPath } : {}));
+    for (const d of result.diagnostics) if (d.severity === 'error') process.stderr.write(`${formatDiagnostic(d)}\n`);
+    if (result.failed || !result.manifest) return { services, ok: false };
+    const svcs = (result.manifest['services'] ?? {}) as Record<string, Record<string, unknown>>;
+    for (const [key, raw] of Object.entries(svcs)) {
+      services.push(new ServiceView(key, raw, (f) => result.provenance.fields.get(`services.${key}.${f}`)?.join(', ')));
+    }
+  }
+  return { services, ok };
+}
+
+function nofileHard(): number {
+  const buf = cZero(16);
+  if (prlimit(0, RLIMIT.nofile, null, buf) < 0) return 524288;
+  const hard = buf.readBigUInt64LE(8);
+  return hard > 0x7fffffffn ? 0x7fffffff : Number(hard);
+}
+
+function stateDirs(): { tmpDir: string; runRoot: string; dynamicUserDir: string } {
+  if (process.geteuid?.() === 0) {
+    mkdirSync('/run/sysg', { recursive: true, mode: 0o700 });
+    return { tmpDir: '/run/sysg', runRoot: '/run', dynamicUserDir: '/var/lib/sysg/dynamic-users' };
+  }
+  const base = join(tmpdir(), `sysg-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  return { tmpDir: base, runRoot: base, dynamicUserDir: join(base, 'dynamic-users') };
+}
+
+/** Exit status: 0 when every service ended successfully; else the first failure's status. */
+export async function runRun(args: readonly string[], opts: RunCliOptions): Promise<number> {
+  const loaded = loadArgs(args, opts.unitPath);
+  if (!loaded.ok) return 2;
+  if (loaded.services.length === 0) {
+    process.stderr.write('sysg: run: no services to run\n');
+    return 2;
+  }
+  const dirs = stateDirs();
+  const say = (m: string): void => void process.stderr.write(`sysg: ${m}\n`);
+  const prepared: PreparedService[] = [];
+  for (const svc of loaded.services) {
+    try {
+      prepared.push(prepareService(svc, { bestEffort: opts.bestEffortSandbox, dynamicUserDir: dirs.dynamicUserDir, runRoot: dirs.runRoot, warn: say }));
+    } catch (e) {
+      if (e instanceof UnenforcedError || e instanceof ModelError || e instanceof SetupError) {
+        say(`${svc.unitName}: not started:\n${e.message}`);
+        writeResult(opts.resultFile, [{ unit: svc.unitName, outcome: { result: 'refused', exitStatus: 1, status: 'refused', commands: [] }, message: e.message }]);
+        return e instanceof SetupError ? e.exitCode : 1;
+      }
+      throw e;
+    }
+  }
+
+  const launcher = await Launcher.start();
+  const managerEnv = { ...process.env };
+  const runs = prepared.map((prep) => {
+    const name = prep.svc.unitName;
+    const log = new LogPipe((line) => process.stdout.write(`${name}: ${line}\n`));
+    const run = new ServiceRun(prep, {
+      launcher,
+      log,
+      tmpDir: dirs.tmpDir,
+      supervisorPrivileged: supervisorIsPrivileged(),
+      nofileHard: nofileHard(),
+      managerEnv,
+      say,
+    });
+    return { prep, run, log };
+  });
+  const stop = (): void => runs.forEach((r) => r.run.requestStop());
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const outcomes: { unit: string; outcome: ServiceOutcome; message?: string }[] = [];
+  try {
+    await Promise.all(
+      runs.map(async ({ prep, run, log }) => {
+        let outcome: ServiceOutcome;
+        try {
+          outcome = await run.start();
+        } catch (e) {
+          if (!(e instanceof ModelError)) throw e;
+          say(`${prep.svc.unitName}: ${e.message}`);
+          outcome = { result: 'refused', exitStatus: 1, status: 'refused', commands: [] };
+        } finally {
+          await log.close();
+          for (const p of prep.removeAtStop) removeQuietly(p);
+        }
+        outcomes.push({ unit: prep.svc.unitName, outcome });
+      }),
+    );
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await launcher.close();
+  }
+  writeResult(opts.resultFile, outcomes);
+  return outcomes.find((o) => o.outcome.exitStatus !== 0)?.outcome.exitStatus ?? 0;
+}
+
+function removeQuietly(p: string): void {
+  try {
+    rmSync(p, { recursive: true, force: true });
+  } catch {
+    /* best effort: the next start recreates it */
+  }
+}
+
+function writeResult(file: string | undefined, outcomes: unknown[]): void {
+  if (file) writeFileSync(file, `${JSON.stringify(outcomes, null, 2)}\n`);
+}
