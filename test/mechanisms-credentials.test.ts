@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Launcher, LaunchError } from '../src/launch/launcher.js';
-import type { Exit } from '../src/launch/launcher.js';
+import type { Exit, LostExit } from '../src/launch/launcher.js';
 import type { LaunchPlan, Step } from '../src/launch/plan.js';
 import { credentialsFragment } from '../src/mechanisms/credentials-plan.js';
 import { loginEnvironment, resolveIdentity } from '../src/mechanisms/users.js';
@@ -52,7 +52,7 @@ interface RunOptions {
   readonly sandbox?: boolean;
 }
 interface Run {
-  readonly exit: Exit;
+  readonly exit: Exit | LostExit;
   readonly out: string;
   readonly steps: readonly Step[];
   readonly identity: Identity | undefined;
@@ -79,7 +79,7 @@ async function run(raw: Record<string, unknown>, script: string, opts: RunOption
 async function runSteps(steps: Step[], script: string, env: string[] = ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], identity?: Identity): Promise<Run> {
   const out = join(dir, `out-${seq++}`);
   const p: LaunchPlan = { path: '/bin/sh', argv: ['sh', '-c', script], env, stdout: { path: out }, stderr: { path: out }, steps };
-  let exit: Exit;
+  let exit: Exit | LostExit;
   try {
     exit = await (await launcher.launch(p)).exited;
   } catch (e) {
