@@ -13,6 +13,7 @@ import type { RlimitName } from '../sys/constants.js';
 import { RLIMIT } from '../sys/constants.js';
 import { EXIT } from '../launch/exit-codes.js';
 import type { RlimitValue, Step } from '../launch/plan.js';
+import { loginEnvironment } from '../mechanisms/users.js';
 import type { ExecCommand, ExecDirectory, Identity } from './context.js';
 import type { ServiceView } from './service.js';
 
@@ -21,7 +22,7 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin';
 
 /** Fields this module (with the supervisor's directory and credential setup) handles. */
 export const PROCESS_FIELDS = [
-  'env.vars', 'env.files', 'env.pass', 'env.unset', 'working_dir', 'umask', 'exec_search_path', 'ignore_sigpipe',
+  'env.vars', 'env.files', 'env.pass', 'env.unset', 'env.login_environment', 'working_dir', 'umask', 'exec_search_path', 'ignore_sigpipe',
   'limits.rlimits', 'stdio.input', 'stdio.output', 'stdio.error', 'stdio.input_data',
 ] as const;
 
@@ -83,13 +84,10 @@ const DIR_ENV: Record<ExecDirectory['kind'], string> = {
 
 function buildEnvironment(svc: ServiceView, opts: ProcessOptions): Map<string, string> {
   const env = new Map<string, string>([['PATH', DEFAULT_PATH]]);
-  // build_environment(): login variables when User= is set.
-  const id = opts.identity;
-  if (id && svc.has('user')) {
-    env.set('HOME', id.home);
-    env.set('LOGNAME', id.user);
-    env.set('USER', id.user);
-    env.set('SHELL', id.shell);
+  // build_environment(): $USER, and the other login variables per SetLoginEnvironment=.
+  for (const kv of loginEnvironment(opts.identity, svc)) {
+    const eq = kv.indexOf('=');
+    env.set(kv.slice(0, eq), kv.slice(eq + 1));
   }
   for (const kind of Object.keys(DIR_ENV) as ExecDirectory['kind'][]) {
     const dirs = opts.execDirectories.filter((d) => d.kind === kind);
