@@ -13,7 +13,10 @@
  * - no exceptions, no strings, no console.
  * A failure is reported as one 12-byte record {kind, step index, errno} on a
  * CLOEXEC pipe, followed by _exit(systemd's exit code for the step). EOF
- * without a record means execve succeeded.
+ * without a record means execve succeeded. Two more record kinds serve the
+ * namespace handshakes (see fork.ts): REC_PID (a pid-namespace intermediate
+ * names the service's outer pid) and REC_USERNS (the child has unshared a
+ * user namespace and waits on the sync pipe for the zygote to map it).
  */
 import koffi from 'koffi';
 import { _exit, write } from '../sys/libc.js';
@@ -23,15 +26,24 @@ import { cZero, int32View } from '../sys/cmem.js';
 export type ChildFn = () => number;
 
 /** Report record kinds (the record is three int32: kind, a, b). */
+/** {REC_FAIL, op index, errno}: the step failed; the process exits next. */
 export const REC_FAIL = 1;
+/** {REC_PID, outer pid, 0}: from the pid-namespace intermediate, before the service child goes on. */
+export const REC_PID = 2;
+/** {REC_USERNS, 0, 0}: the sender unshared CLONE_NEWUSER and now reads one int32 (0 or an errno) from the sync pipe. */
+export const REC_USERNS = 3;
 export const REC_SIZE = 12;
 
 const recBuf = cZero(REC_SIZE);
 const rec = int32View(recBuf);
 
-/** Child-side state set by the parent before fork: [0] = the report pipe's write end. */
-export const childState = new Int32Array(1);
+/**
+ * Child-side state set by the parent before fork: [0] = the report pipe's
+ * write end, [1] = the sync pipe's read end (-1 without a user namespace).
+ */
+export const childState = new Int32Array(2);
 const ERR_FD = 0;
+export const SYNC_FD = 1;
 
 const EIO = 5;
 
@@ -50,6 +62,17 @@ export function writeDecimal(buf: Buffer, off: number, n: number): void {
     n = (n / 10) | 0;
   }
   buf[off + len] = 0;
+}
+
+const sendBuf = cZero(REC_SIZE);
+const send = int32View(sendBuf);
+
+/** Writes one non-failure record to the report pipe: 0 or an errno. */
+export function sendRecord(kind: number, a: number, b: number): number {
+  send[0] = kind;
+  send[1] = a;
+  send[2] = b;
+  return write(childState[ERR_FD]!, sendBuf, REC_SIZE) === REC_SIZE ? 0 : fail();
 }
 
 /** Runs fns in order; on the first failure reports it and exits. Never returns. */

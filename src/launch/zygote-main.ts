@@ -15,7 +15,9 @@ import { cString, cStringArray } from '../sys/cmem.js';
 import { check, describeErrno, errno, SysError } from '../sys/errno.js';
 import { close, execve, fcntl, getppid, open, pidfd_open, prctl } from '../sys/libc.js';
 import { compilePlan, type CompiledPlan } from './compile.js';
-import { forkExec, placeSources, SourceError, type FdSources, type ForkOutcome } from './fork.js';
+import { writeIdMaps, type UserNamespaceMaps } from '../mechanisms/namespaces.js';
+import { forkExec, placeSources, SourceError, type FdSources, type ForkHooks, type ForkOutcome } from './fork.js';
+import { userNamespaceMaps } from './ops-namespaces.js';
 import { PlanError } from './plan.js';
 import type { Reply, Request, WireError } from './protocol.js';
 import { Reaper } from './reaper.js';
@@ -29,8 +31,10 @@ function launch(req: Extract<Request, { op: 'launch' }>, from: FdSources, reaper
   const id = req.id;
   const fail = (error: WireError): void => send({ type: 'error', id, error });
   let plan: CompiledPlan;
+  let maps: UserNamespaceMaps | undefined;
   try {
     plan = compilePlan(req.plan);
+    maps = userNamespaceMaps(req.plan);
   } catch (e) {
     if (!(e instanceof PlanError)) throw e;
     return fail({ kind: 'plan', step: 'plan', index: -1, errno: 22, exitCode: null, message: e.message });
@@ -48,7 +52,9 @@ function launch(req: Extract<Request, { op: 'launch' }>, from: FdSources, reaper
   const timeoutMs = Number.isFinite(req.timeoutMs) && req.timeoutMs > 0 ? req.timeoutMs : DEFAULT_TIMEOUT_MS;
   let out: ForkOutcome;
   try {
-    out = forkExec(plan, timeoutMs);
+    // PrivateUsers=: the child reports REC_USERNS after unshare(CLONE_NEWUSER); the zygote maps it.
+    const hooks: ForkHooks = maps ? { userns: (pid) => writeIdMaps(pid, maps) } : {};
+    out = forkExec(plan, timeoutMs, hooks);
   } finally {
     for (const fd of placed) close(fd);
   }
