@@ -10,7 +10,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Launcher, LaunchError, type ExitEvent } from '../src/launch/launcher.js';
 import type { NamespaceStep } from '../src/launch/ops-namespaces.js';
-import type { LaunchPlan } from '../src/launch/plan.js';
+import type { LaunchPlan, Step } from '../src/launch/plan.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from '../src/sys/constants.js';
 import { close, socketpair } from '../src/sys/libc.js';
 
@@ -30,7 +30,7 @@ const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
 let seq = 0;
 const outFile = (): string => join(dir, `out-${++seq}`);
 
-const sh = (script: string, steps: readonly NamespaceStep[] = [], extra: Partial<LaunchPlan> = {}): LaunchPlan => ({
+const sh = (script: string, steps: readonly Step[] = [], extra: Partial<LaunchPlan> = {}): LaunchPlan => ({
   path: '/bin/sh',
   argv: ['sh', '-c', script],
   env: [PATH],
@@ -192,6 +192,24 @@ t.test('PrivateUsers: root and the listed ids mapped, setgroups denied', async (
   const hl = host.out.trim().split('\n').map(words);
   t.equal(hl[0], '0 0 4294967295', 'the initial user namespace');
   t.equal(hl.at(-1), 'top secret', 'without PrivateUsers root reads it');
+});
+
+t.test('PrivateUsers with a uid switch and ambient capabilities (exec-ambientcapabilities-dynuser)', async (t) => {
+  // systemd's map for uid 65534: root and the service's own ids. The user
+  // namespace comes before the credentials' bounding set, user switch and
+  // ambient set (CLONE_NEWUSER resets them), as in systemd.
+  const own = [{ inside: 0, outside: 0, count: 1 }, { inside: 65534, outside: 65534, count: 1 }];
+  const caps = [0, 7, 13]; // CAP_CHOWN CAP_SETUID CAP_NET_RAW
+  const steps: Step[] = [
+    { op: 'ambient-inheritable', caps },
+    { op: 'set-user', uid: 65534, keepCaps: true },
+    { op: 'ambient-raise', caps },
+    { op: 'ns-user', uidMap: own, gidMap: own, setgroups: 'deny' },
+  ];
+  const r = await run(sh('grep CapAmb: /proc/self/status; cat /proc/self/uid_map; id -u', steps));
+  t.same(r.exit, { code: 0 }, r.out);
+  const lines = r.out.trim().split('\n').map(words);
+  t.same(lines, ['CapAmb: 0000000000002081', '0 0 1', '65534 65534 1', '65534']);
 });
 
 t.test('PrivateUsers: a map the kernel refuses fails the launch with 226', async (t) => {

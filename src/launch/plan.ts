@@ -85,12 +85,15 @@ export interface LaunchPlan {
  * - rlimits, nice, affinity and cgroup before CLONE_NEWUSER (they need host privileges);
  * - the pid namespace's fork after the other namespaces and before the mounts (the
  *   service process, pid 1 of the new namespace, is the one that mounts its /proc);
- * - the user namespace after the mounts and the group switch, before the capability
- *   steps (systemd's privileged order, exec-invoke.c: enforce_groups, then
- *   setup_private_users, then the user switch): every other namespace and mount is
- *   then owned by the host user namespace, so root inside cannot undo them, and
- *   setgroups(2) still works; the new namespace resets securebits and the
- *   capability sets, so those steps must come after it;
+ * - the user namespace after the other namespaces, the mounts and the group switch
+ *   (setgroups + setresgid, PHASE.groups), before everything else of the credentials
+ *   (systemd's privileged order, exec-invoke.c: enforce_groups, setup_private_users,
+ *   then the bounding set, the user switch and the ambient set): every other
+ *   namespace and mount is then owned by the host user namespace, so root inside
+ *   cannot undo them; setgroups(2) is denied inside, so the groups must be set
+ *   before; and CLONE_NEWUSER resets securebits, the bounding, inheritable and
+ *   ambient sets, so those steps must come after it. It is also before
+ *   seccompBeforeUser, whose filter may deny unshare (RestrictNamespaces=);
  * - mounts before chdir (the old cwd would keep the host tree reachable);
  * - chdir after the user switch (systemd checks the directory as the service user);
  * - seccomp last before execve.
@@ -107,6 +110,9 @@ export const PHASE = {
   namespaces: 40,
   pidNamespace: 45,
   mounts: 50,
+  /** setgroups + setresgid (the credentials' set-groups): before the user namespace denies setgroups. */
+  groups: 60,
+  userNamespace: 62,
   /**
    * seccomp filters of a service that switches to a non-root uid, installed while the process still has
    * CAP_SYS_ADMIN so no_new_privs need not be implied (systemd keeps CAP_SYS_ADMIN across setresuid() for
@@ -114,7 +120,6 @@ export const PHASE = {
    */
   seccompBeforeUser: 65,
   credentials: 70,
-  userNamespace: 75,
   capabilities: 80,
   cwd: 85,
   noNewPrivs: 90,
