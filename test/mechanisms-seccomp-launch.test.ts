@@ -369,3 +369,15 @@ t.test('with the credentials steps: test-execute exec-systemcallfilter-nonewpriv
   t.match(uname.out, /rc=1/);
   t.match((await shell(withCredentials({ user: '1', sandbox: {} }, uid1), 'uname >/dev/null; echo "rc=$?"')).out, /rc=0/, 'uname works without the filter');
 });
+
+t.test('LockPersonality= with Personality=x86: the set persona stays, nothing else can be set', opts, async (t) => {
+  // The resources mechanism sets the persona (PER_LINUX32 = 8) before our filter, as systemd does.
+  const setX86: Step = { op: 'personality', persona: 8 };
+  const locked = await run([setX86, ...stepsFor({ lock_personality: true, personality: 'x86' })], ['personality32', 'personality-linux']);
+  t.equal(locked.results.get('personality32'), 'ok', 'the configured persona may be set again');
+  t.equal(locked.results.get('personality-linux'), EPERM, 'PER_LINUX is refused');
+  const open = await run([setX86], ['personality-linux']);
+  t.equal(open.results.get('personality-linux'), 'ok', 'without the lock PER_LINUX can be set back');
+  const m = await shell([setX86, ...stepsFor({ lock_personality: true, personality: 'x86' })], 'uname -m');
+  t.equal(m.out, 'i686\n', 'exec-personality-x86 still holds under the lock');
+});

@@ -61,6 +61,10 @@ def personality32():
     libc.personality(old)
 
 
+def personality_linux():
+    checked(libc.personality(0))  # PER_LINUX
+
+
 def adjtimex_read():
     checked(libc.adjtimex(ctypes.create_string_buffer(256)))  # modes = 0: read only
 
@@ -110,6 +114,7 @@ PROBES = {
     'unshare-net': unshare(0x40000000),
     'unshare-mnt': unshare(0x00020000),
     'personality32': personality32,
+    'personality-linux': personality_linux,
     'adjtimex': adjtimex_read,
     'clock-settime': clock_settime_monotonic,
     'sethostname': sethostname_in_uts,
