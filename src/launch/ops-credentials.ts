@@ -4,11 +4,12 @@
  * NoNewPrivileges=. The kernel logic is in src/mechanisms/credentials.ts and
  * capabilities.ts; this module validates steps and picks phase and exit code.
  *
- * Order (systemd's exec_invoke()): within PHASE.credentials the plan order is
- * kept, and the fragment emits set-groups, capability-bounding-set,
- * ambient-inheritable, set-user in that order; ambient-raise and secure-bits
- * run in PHASE.capabilities (after the switch), no-new-privileges in
- * PHASE.noNewPrivs.
+ * Order (systemd's exec_invoke()): set-groups in PHASE.groups (enforce_groups(),
+ * before a user namespace is created); then, within PHASE.credentials in plan
+ * order, capability-bounding-set, ambient-inheritable and set-user (after the
+ * user namespace, whose creation resets the capability sets and securebits);
+ * ambient-raise and secure-bits in PHASE.capabilities (after the switch);
+ * no-new-privileges in PHASE.noNewPrivs.
  */
 import { ambientApply, boundingSetDrop, CAP_NUMBER_MAX, noNewPrivileges, secureBitsApply } from '../mechanisms/capabilities.js';
 import { setGroups, setUser } from '../mechanisms/credentials.js';
@@ -52,7 +53,8 @@ function caps(v: unknown, where: string): number[] {
 }
 
 const setGroupsOp: OpCompiler<Extract<CredentialStep, { op: 'set-groups' }>> = {
-  phase: PHASE.credentials,
+  // Before a user namespace (which denies setgroups and whose creation resets the capability sets).
+  phase: PHASE.groups,
   exitCode: EXIT.GROUP,
   compile(step, ctx) {
     const gid = id(step.gid, 'step.gid');
