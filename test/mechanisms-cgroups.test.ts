@@ -8,8 +8,8 @@
  * succeed without it) and the limit files. Everything is removed afterwards.
  */
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Launcher } from '../src/launch/launcher.js';
 import type { LaunchPlan } from '../src/launch/plan.js';
@@ -42,8 +42,8 @@ t.teardown(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function create(unit: string, limits: Record<string, unknown> = {}): ServiceCgroup {
-  const cg = ServiceCgroup.create(unit, limits, { base: BASE });
+function create(unit: string, limits: Record<string, unknown> = {}, owner?: { uid: number; gid: number }): ServiceCgroup {
+  const cg = ServiceCgroup.create(unit, limits, { base: BASE, ...(owner ? { owner } : {}) });
   made.push(cg);
   return cg;
 }
@@ -213,6 +213,22 @@ t.test('slices nest beneath the base directory and are removed when empty', opts
   t.notOk(existsSync(cg.dirs[0]!.split(`/${BASE}/`)[0] + `/${BASE}`));
 });
 
+t.test('AllowedCPUs= through the cpuset controller; Delegate= hands the cgroup to the service user', opts, async (t) => {
+  const cg = create(`cpuset-${process.pid}.service`, { allowed_cpus: [0], delegate: true }, { uid: 65534, gid: 65534 });
+  t.ok(cg.enforced.has('limits.cgroup.allowed_cpus') && cg.enforced.has('limits.cgroup.delegate'));
+  const a = await launch(cg, ['/bin/sh', '-c', 'grep Cpus_allowed_list /proc/self/status']);
+  t.same(await a.exited, { code: 0 });
+  t.equal(readFileSync(a.out, 'utf8').trim(), 'Cpus_allowed_list:\t0', 'restricted to CPU 0 by the cgroup');
+  const b = await launch(create(`nocpuset-${process.pid}.service`), ['/bin/sh', '-c', 'grep Cpus_allowed_list /proc/self/status']);
+  await b.exited;
+  if (cpus().length > 1) t.not(readFileSync(b.out, 'utf8').trim(), 'Cpus_allowed_list:\t0', 'not without it');
+  for (const d of cg.dirs) {
+    t.equal(statSync(d).uid, 65534, `${d} belongs to the service user`);
+    t.equal(statSync(`${d}/cgroup.procs`).uid, 65534);
+  }
+  cg.remove();
+});
+
 t.test('fail closed: limits that cannot be enforced, unknown fields', opts, async (t) => {
   const v2 = hs.find((h) => h.version === 2);
   const v2HasMemory = v2 !== undefined && readFileSync(`${v2.own}/cgroup.controllers`, 'utf8').split(/\s+/).includes('memory');
@@ -222,5 +238,5 @@ t.test('fail closed: limits that cannot be enforced, unknown fields', opts, asyn
   }
   t.throws(() => create(`dc-${process.pid}.service`, { disable_controllers: ['cpu'] }), { name: 'CgroupError', field: 'limits.cgroup.disable_controllers' });
   t.throws(() => create('../escape', {}), CgroupError);
-  t.throws(() => create(`bad-${process.pid}.service`, { tasks_max: 'lots' }), { field: 'limits.cgroup.tasks_max' });
+  t.throws(() => create(`bad-${process.pid}.service`, { tasks_max: 'lots' }), { name: 'CgroupError', field: 'limits.cgroup.tasks_max' });
 });
