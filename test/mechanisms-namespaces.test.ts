@@ -293,3 +293,60 @@ t.test('all together: network, ipc, uts, pid and user namespaces in one service'
   for (const k of ['net', 'ipc', 'uts', 'pid', 'user']) t.notOk(lines.includes(hostNs(k)), `${k} differs from the host`);
   t.equal(hostname(), readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
 });
+
+t.test('fragment: model fields → steps', async (t) => {
+  const { namespacesFragment } = await import('../src/mechanisms/namespaces-plan.js');
+  const { ServiceView, ModelError } = await import('../src/plan/service.js');
+  const { ARCH } = await import('../src/sys/arch/index.js');
+  type Ctx = Parameters<typeof namespacesFragment.build>[0];
+  const build = (sandbox: Record<string, unknown>, over: Partial<Ctx> = {}): unknown[] =>
+    namespacesFragment
+      .build({
+        svc: new ServiceView('svc', { sandbox }),
+        command: { argv: ['/bin/true'] },
+        arch: ARCH,
+        supervisorPrivileged: true,
+        identity: undefined,
+        sandbox: true,
+        execDirectories: [],
+        cgroupDirs: undefined,
+        credentialsDirectory: undefined,
+        warn: () => undefined,
+        ...over,
+      })
+      .map((p) => ({ ...p.step, field: p.field }));
+
+  t.same(build({}), []);
+  t.same(build({ private_network: true }), [{ op: 'ns-unshare-net', field: 'sandbox.private_network' }]);
+  t.same(build({ private_network: true, network_namespace_path: '/run/netns/x' }), [{ op: 'ns-join-net', path: '/run/netns/x', field: 'sandbox.network_namespace_path' }], 'the path wins, as in systemd');
+  t.same(build({ private_ipc: true, ipc_namespace_path: '/run/ipcns/x' }), [{ op: 'ns-join-ipc', path: '/run/ipcns/x', field: 'sandbox.ipc_namespace_path' }]);
+  t.same(build({ private_ipc: true, protect_hostname: true }), [
+    { op: 'ns-unshare', namespaces: ['ipc'], field: 'sandbox.private_ipc' },
+    { op: 'ns-unshare', namespaces: ['uts'], field: 'sandbox.protect_hostname' },
+  ]);
+  t.same(build({ private_pids: true }), [{ op: 'ns-pid', field: 'sandbox.private_pids' }]);
+  t.same(build({ private_network: false, private_users: false, private_pids: false }), []);
+
+  const identity = { user: 'u', uid: 1000, group: 'g', gid: 100, supplementaryGids: [], home: '/', shell: '/bin/sh', dynamic: false };
+  t.same(build({ private_users: true }, { identity }), [
+    {
+      op: 'ns-user',
+      uidMap: [{ inside: 0, outside: 0, count: 1 }, { inside: 1000, outside: 1000, count: 1 }],
+      gidMap: [{ inside: 0, outside: 0, count: 1 }, { inside: 100, outside: 100, count: 1 }],
+      setgroups: 'deny',
+      field: 'sandbox.private_users',
+    },
+  ]);
+  t.same(build({ private_users: true }), [
+    { op: 'ns-user', uidMap: [{ inside: 0, outside: 0, count: 1 }], gidMap: [{ inside: 0, outside: 0, count: 1 }], setgroups: 'deny', field: 'sandbox.private_users' },
+  ], 'as root only root is mapped');
+  t.match(build({ private_users: 'identity' }), [{ uidMap: [{ inside: 0, outside: 0, count: 65536 }] }]);
+  t.same(build({ private_network: true, private_users: true }, { sandbox: false }), [], 'a `+` command gets no namespaces');
+  t.throws(() => build({ private_users: 'sometimes' }), ModelError);
+  t.throws(() => build({ network_namespace_path: 'run/netns/x' }), ModelError);
+  t.throws(() => build({ private_network: 'yes please' }), ModelError);
+  t.same(namespacesFragment.fields, [
+    'sandbox.private_network', 'sandbox.network_namespace_path', 'sandbox.private_ipc', 'sandbox.ipc_namespace_path',
+    'sandbox.private_users', 'sandbox.protect_hostname', 'sandbox.private_pids',
+  ]);
+});
