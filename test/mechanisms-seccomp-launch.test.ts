@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilePlan } from '../src/launch/compile.js';
-import { Launcher, type Exit } from '../src/launch/launcher.js';
+import { Launcher, LaunchError, type Exit } from '../src/launch/launcher.js';
 import { EXIT } from '../src/launch/exit-codes.js';
 import { PHASE, PlanError, type LaunchPlan, type Step } from '../src/launch/plan.js';
 import { credentialsFragment } from '../src/mechanisms/credentials-plan.js';
@@ -380,4 +380,20 @@ t.test('LockPersonality= with Personality=x86: the set persona stays, nothing el
   t.equal(open.results.get('personality-linux'), 'ok', 'without the lock PER_LINUX can be set back');
   const m = await shell([setX86, ...stepsFor({ lock_personality: true, personality: 'x86' })], 'uname -m');
   t.equal(m.out, 'i686\n', 'exec-personality-x86 still holds under the lock');
+});
+
+t.test('an install the kernel refuses fails the launch with 228/SECCOMP', opts, async (t) => {
+  // As uid 1 without CAP_SYS_ADMIN and without no_new_privs the kernel says EACCES: why NNP is implied.
+  const filter = stepsFor({ system_call_filter: ['~uname'] });
+  const asUid1: Step[] = [{ op: 'set-groups', gid: 1, groups: [] }, { op: 'set-user', uid: 1, keepCaps: false }];
+  let err: unknown;
+  try {
+    await launcher!.launch({ path: '/bin/true', argv: ['true'], env: [], steps: [...asUid1, ...filter] });
+  } catch (e) {
+    err = e;
+  }
+  t.type(err, LaunchError);
+  t.match(err, { step: 'seccomp', errno: EACCES, exitCode: EXIT.SECCOMP });
+  const withNnp = await launcher!.launch({ path: '/bin/true', argv: ['true'], env: [], steps: [...asUid1, { op: 'seccomp-no-new-privs' }, ...filter] });
+  t.same(await withNnp.exited, { code: 0 }, 'with the implied no_new_privs the same install works');
 });
