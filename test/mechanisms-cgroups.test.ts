@@ -15,7 +15,7 @@ import { Launcher } from '../src/launch/launcher.js';
 import type { LaunchPlan } from '../src/launch/plan.js';
 import { detectHierarchies, type Hierarchy } from '../src/mechanisms/cgroups-hierarchy.js';
 import { cpuWeightToShares, ioWeightToBfq, ioWeightToBlkio, planLimits } from '../src/mechanisms/cgroups-limits.js';
-import { CgroupError, ServiceCgroup, slicePath } from '../src/mechanisms/cgroups.js';
+import { CgroupError, ServiceCgroup, claimOwnCgroup, slicePath } from '../src/mechanisms/cgroups.js';
 
 const hs = process.platform === 'linux' ? detectHierarchies() : [];
 const skip = process.platform !== 'linux' ? 'Linux only' : process.getuid?.() !== 0 ? 'needs root' : hs.length === 0 ? 'no cgroup hierarchy' : false;
@@ -227,6 +227,34 @@ t.test('AllowedCPUs= through the cpuset controller; Delegate= hands the cgroup t
     t.equal(statSync(`${d}/cgroup.procs`).uid, 65534);
   }
   cg.remove();
+});
+
+t.test('claimOwnCgroup: the supervisor moves itself to a leaf, never foreign processes (v2)', opts, async (t) => {
+  const v2 = hs.find((h) => h.version === 2);
+  if (!v2) {
+    t.pass('skipped: no cgroup v2 hierarchy');
+    return;
+  }
+  t.ok(claimOwnCgroup([process.pid], hs.filter((h) => h.version === 2 && !existsSync(`${h.own}/cgroup.type`))), 'a root cgroup needs nothing');
+  // A stand-in "supervisor cgroup": a v2 cgroup holding two sleeps; only one of them is "ours".
+  const standIn = create(`claim-${process.pid}.service`);
+  const a = await launch(standIn, ['/bin/sleep', '1000']);
+  const b = await launch(standIn, ['/bin/sleep', '1000']);
+  const own = standIn.dirs[0]!;
+  const fake: Hierarchy[] = [{ version: 2, controllers: [], mount: v2.mount, own, ownIsRoot: false }];
+  t.ok(await until(() => standIn.pids().length === 2));
+  t.equal(claimOwnCgroup([a.pid], fake), false, 'refused: a process that is not ours lives there');
+  t.same(readFileSync(`${own}/cgroup.procs`, 'utf8').trim().split('\n').map(Number).sort(), [a.pid, b.pid].sort(), 'nothing moved');
+  t.equal(claimOwnCgroup([a.pid, b.pid], fake), true);
+  t.equal(readFileSync(`${own}/cgroup.procs`, 'utf8').trim(), '', 'the cgroup itself is empty now');
+  t.same(readFileSync(`${own}/supervisor/cgroup.procs`, 'utf8').trim().split('\n').map(Number).sort(), [a.pid, b.pid].sort(), 'both in the leaf');
+  t.same(standIn.pids().sort(), [a.pid, b.pid].sort(), 'still tracked (pids() descends into sub-cgroups)');
+  standIn.kill();
+  await a.exited;
+  await b.exited;
+  t.ok(await until(() => standIn.empty()));
+  standIn.remove();
+  t.notOk(existsSync(own), 'removed with its leaf');
 });
 
 t.test('fail closed: limits that cannot be enforced, unknown fields', opts, async (t) => {

@@ -360,3 +360,36 @@ function chownCgroup(p: Placed, owner: { readonly uid: number; readonly gid: num
   const files = p.h.version === 2 ? ['cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control'] : ['cgroup.procs', 'tasks', 'cgroup.clone_children'];
   for (const f of files) if (existsSync(`${unit}/${f}`)) chownSync(`${unit}/${f}`, owner.uid, owner.gid);
 }
+
+/**
+ * For a supervisor that owns its cgroup (a delegated unit, a container's
+ * cgroup namespace) on cgroup v2: moves its own processes (`pids`: the
+ * supervisor and its zygote) into `<own>/<leaf>`, so that `<own>` holds no
+ * processes and controllers can be enabled for the services beneath it —
+ * what systemd documents for delegated managers. Does nothing on a root
+ * cgroup (exempt from the rule) and refuses (returns false) when `<own>`
+ * holds any process not in `pids`: sysg never moves foreign processes.
+ * Call it before ServiceCgroup.create(), passing the hierarchies detected
+ * BEFORE the move (ServiceCgroupOptions.hierarchies), since /proc/self/cgroup
+ * then names the leaf.
+ */
+export function claimOwnCgroup(pids: readonly number[], hierarchies: readonly Hierarchy[] = detectHierarchies(), leaf = 'supervisor'): boolean {
+  const v2 = hierarchies.find((h) => h.version === 2);
+  if (!v2 || !existsSync(`${v2.own}/cgroup.type`)) return true; // no v2, or its root: nothing to do
+  const inside = readFileSync(`${v2.own}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+  if (inside.some((p) => !pids.includes(p))) return false;
+  const target = `${v2.own}/${leaf}`;
+  try {
+    mkdirSync(target);
+  } catch (e) {
+    if (errCode(e) !== 'EEXIST') throw e;
+  }
+  for (const p of inside) {
+    try {
+      writeFile(`${target}/cgroup.procs`, String(p));
+    } catch (e) {
+      if (errCode(e) !== 'ESRCH') throw e;
+    }
+  }
+  return true;
+}
