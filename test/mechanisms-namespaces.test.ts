@@ -4,7 +4,7 @@
  * with an escape probe that succeeds without the step.
  */
 import t from 'tap';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -349,4 +349,34 @@ t.test('fragment: model fields → steps', async (t) => {
     'sandbox.private_network', 'sandbox.network_namespace_path', 'sandbox.private_ipc', 'sandbox.ipc_namespace_path',
     'sandbox.private_users', 'sandbox.protect_hostname', 'sandbox.private_pids',
   ]);
+});
+
+t.test('cgroup namespace through ns-unshare', async (t) => {
+  const r = await run(sh('readlink /proc/self/ns/cgroup; cat /proc/self/cgroup', [{ op: 'ns-unshare', namespaces: ['cgroup'] }]));
+  t.same(r.exit, { code: 0 }, r.out);
+  const [ns, ...cg] = r.out.trim().split('\n');
+  t.not(ns, hostNs('cgroup'));
+  t.ok(cg.every((l) => l.endsWith(':/')), 'the service sees its cgroups as roots');
+  const bad = await launchError(launcher.launch(sh('true', [{ op: 'ns-unshare', namespaces: ['mnt' as 'ipc'] }])));
+  t.equal(bad.kind, 'plan', 'mount namespaces are not this op’s');
+});
+
+t.test('repeated user+pid namespace launches stay healthy', async (t) => {
+  const steps: Step[] = [
+    { op: 'ns-pid' },
+    { op: 'ns-user', uidMap: [{ inside: 0, outside: 0, count: 1 }], gidMap: [{ inside: 0, outside: 0, count: 1 }], setgroups: 'deny' },
+  ];
+  const seen = orphans.length;
+  const zygoteFds = (): number => readdirSync(`/proc/${launcher.pid}/fd`).length;
+  await run(sh('true', steps));
+  const fdsBefore = zygoteFds();
+  let ok = 0;
+  for (let i = 0; i < 100; i++) {
+    const r = await run(sh('test $$ = 1 && test "$(cat /proc/self/uid_map)" != "" && echo ok', steps));
+    if (r.out === 'ok\n' && (r.exit as { code?: number }).code === 0) ok++;
+  }
+  t.equal(ok, 100);
+  t.equal(orphans.length, seen, 'no stray exits');
+  t.equal(zygoteFds(), fdsBefore, 'the zygote leaks no pipe ends');
+  t.same((await launcher.sweepCheck()).after.dontfork, 0);
 });

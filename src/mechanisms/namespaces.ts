@@ -10,11 +10,13 @@
  *   so the child forks once more. The intermediate reports the new process's
  *   outer pid (REC_PID) and exits; the new process is pid 1 of the namespace
  *   and carries on with the remaining steps. The zygote, a subreaper,
- *   inherits it. pid 1 of a namespace only gets signals it has a handler for
- *   (the kernel drops SIGTERM/SIGINT/… sent from inside, and from outside
- *   everything but SIGKILL/SIGSTOP unless handled), so a service that relies
- *   on the default action of SIGTERM does not stop on SIGTERM: stopping it
- *   needs SIGKILL, as under systemd's PrivatePIDs=.
+ *   inherits it. The kernel delivers to the init of a pid namespace only the
+ *   signals it has installed a handler for (pid_namespaces(7)); from an
+ *   ancestor namespace SIGKILL and SIGSTOP are forced through as well. So a
+ *   service that relies on the default action of SIGTERM (a shell script,
+ *   `sleep`) does not stop on SIGTERM and has to be SIGKILLed, exactly as
+ *   under systemd's PrivatePIDs=; daemons that handle SIGTERM are unaffected.
+ *   When pid 1 exits, the kernel SIGKILLs the rest of the namespace.
  * - user namespace: the child unshares CLONE_NEWUSER and reports REC_USERNS;
  *   the zygote (in the parent user namespace, with CAP_SETUID/CAP_SETGID)
  *   writes setgroups, gid_map and uid_map and answers on the sync pipe.
