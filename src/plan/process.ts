@@ -24,6 +24,8 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin';
 export const PROCESS_FIELDS = [
   'env.vars', 'env.files', 'env.pass', 'env.unset', 'env.login_environment', 'working_dir', 'umask', 'exec_search_path', 'ignore_sigpipe',
   'limits.rlimits', 'stdio.input', 'stdio.output', 'stdio.error', 'stdio.input_data',
+  // Created by directories.ts before launch.
+  'directories', 'credentials',
 ] as const;
 
 export type StdioIntent =
@@ -147,7 +149,8 @@ function outputIntent(v: string, field: string, svc: ServiceView): StdioIntent {
 }
 
 function stdioIntents(svc: ServiceView): { stdin: StdioIntent; stdout: StdioIntent; stderr: StdioIntent } {
-  const input = svc.str('stdio.input') ?? 'null';
+  // StandardInputText=/StandardInputData= imply StandardInput=data.
+  const input = svc.str('stdio.input') ?? (svc.has('stdio.input_data') ? 'data' : 'null');
   let stdin: StdioIntent;
   if (input === 'null') stdin = { kind: 'null' };
   else if (input === 'data') stdin = { kind: 'data', data: Buffer.from(svc.str('stdio.input_data') ?? '', 'base64') };
