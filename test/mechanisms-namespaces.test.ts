@@ -224,6 +224,21 @@ t.test('PrivateUsers: a map the kernel refuses fails the launch with 226', async
   t.equal(bad.kind, 'plan');
 });
 
+t.test('failures after the pid-namespace fork are reported for the service process', async (t) => {
+  const seen = orphans.length;
+  const e = await launchError(
+    launcher.launch(sh('true', [{ op: 'ns-pid' }, { op: 'ns-user', uidMap: [{ inside: 0, outside: 0, count: 10 }, { inside: 5, outside: 100, count: 1 }], gidMap: [{ inside: 0, outside: 0, count: 1 }], setgroups: 'deny' }])),
+  );
+  t.equal(e.step, 'ns-user');
+  t.equal(e.exitCode, 226, 'the exit status of the pid-1 process, collected by the zygote');
+  t.ok(e.pid !== undefined && e.pid > 1);
+  const x = await launchError(launcher.launch({ path: '/nonexistent/binary', argv: ['x'], env: [], steps: [{ op: 'ns-pid' }] }));
+  t.equal(x.step, 'exec');
+  t.equal(x.errno, 2);
+  t.equal(x.exitCode, 203);
+  t.equal(orphans.length, seen, 'neither the intermediates nor the failed children show up as orphans');
+});
+
 t.test('PrivatePIDs: the service is pid 1, launch() reports its outer pid and its exit', async (t) => {
   const seen = orphans.length;
   // stdout is a socket: the first line says the shell runs (and what $$ is).
