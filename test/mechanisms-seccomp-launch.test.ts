@@ -15,6 +15,7 @@ import { Launcher, LaunchError, type Exit } from '../src/launch/launcher.js';
 import { EXIT } from '../src/launch/exit-codes.js';
 import { PHASE, PlanError, type LaunchPlan, type Step } from '../src/launch/plan.js';
 import { credentialsFragment } from '../src/mechanisms/credentials-plan.js';
+import { namespacesFragment } from '../src/mechanisms/namespaces-plan.js';
 import { CALLS_AFTER_EARLY_INSTALL, seccompFragment } from '../src/mechanisms/seccomp-plan.js';
 import type { BuildContext, Identity } from '../src/plan/context.js';
 import { ModelError, ServiceView } from '../src/plan/service.js';
@@ -119,7 +120,7 @@ t.test('fragment: which steps, where, and the implied no_new_privs', opts, async
   t.same(ops(stepsFor({ system_call_filter: ['~@privileged'] }, { identity: uid1 })), ['seccomp-no-new-privs', 'seccomp'], 'User=1 + ~@privileged blocks setresuid/capset: systemd falls back to NNP');
   t.same(ops(stepsFor({ system_call_filter: ['~prctl'] }, { identity: uid1 })), ['seccomp-no-new-privs', 'seccomp'], 'a filter without prctl: the same fallback');
   t.same(ops(stepsFor({ system_call_filter: ['@system-service'] }, { identity: { ...uid1, uid: 0 } })), ['seccomp'], 'User=root keeps its capabilities: last');
-  t.same(ops(stepsFor({ system_call_filter: ['@system-service'], private_users: true }, { identity: uid1 })), ['seccomp-no-new-privs', 'seccomp'], 'PrivateUsers= (user namespace after the switch): systemd order, NNP');
+  t.same(ops(stepsFor({ system_call_filter: ['@system-service'], private_users: true }, { identity: uid1 })), ['seccomp-before-user'], 'PrivateUsers=: the user namespace comes first, CAP_SYS_ADMIN in it');
   t.ok(CALLS_AFTER_EARLY_INSTALL.includes('setresuid') && CALLS_AFTER_EARLY_INSTALL.includes('capset'));
 
   t.same(stepsFor({ restrict_realtime: true })[0], { op: 'setrlimit', resource: 'rtprio', soft: 0, hard: 0 }, 'RestrictRealtime= zeroes RLIMIT_RTPRIO');
@@ -336,7 +337,7 @@ t.test('ENOENT-style values are kept apart from the probe protocol', opts, async
 /** The credentials fragment's id switch and capability steps plus ours, as `sysg run` composes them. */
 function withCredentials(raw: Record<string, unknown>, identity: Identity | undefined): Step[] {
   const ctx = context(raw, { identity });
-  return [...credentialsFragment.build(ctx), ...seccompFragment.build(ctx)].map((p) => p.step);
+  return [...credentialsFragment.build(ctx), ...namespacesFragment.build(ctx), ...seccompFragment.build(ctx)].map((p) => p.step);
 }
 
 const STATUS = 'grep -E "^(Uid|NoNewPrivs|Seccomp|CapBnd):" /proc/self/status';
@@ -364,6 +365,12 @@ t.test('with the credentials steps: test-execute exec-systemcallfilter-nonewpriv
   const priv = await shell(withCredentials({ user: '1', sandbox: { system_call_filter: ['~@privileged'] } }, uid1), STATUS);
   t.same(priv.exit, { code: 0 }, priv.out);
   t.match(statusOf(priv.out), { Uid: /^1\s/, NoNewPrivs: '1', Seccomp: '2' });
+  // PrivateUsers=: the user namespace is set up before the filter; still no NNP, and the filter holds.
+  const userns = await shell(withCredentials({ user: '1', sandbox: { private_users: true, system_call_filter: ['@system-service', '~uname:EILSEQ'] } }, uid1), `${STATUS}; uname; echo "rc=$?"`);
+  t.match(userns.out, /NoNewPrivs:\s+0\n/, userns.out);
+  t.match(userns.out, /Seccomp:\s+2\n/);
+  t.match(userns.out, /Uid:\s+1\s/);
+  t.match(userns.out, /rc=1/);
   // The filter binds the service after the switch.
   const uname = await shell(withCredentials({ user: '1', sandbox: { system_call_filter: ['@system-service', '~uname:EILSEQ'] } }, uid1), 'uname; echo "rc=$?"');
   t.match(uname.out, /rc=1/);

@@ -23,7 +23,6 @@
  */
 import type { Step } from '../launch/plan.js';
 import type { BuildContext, Fragment, PlannedStep } from '../plan/context.js';
-import { requests } from '../plan/service.js';
 import { currentPersonality } from '../sys/libc-seccomp.js';
 import { AUDIT_ARCH, syscallNumber, type SyscallArch } from '../unit/values/syscalls.js';
 import { expandSyscallGroup } from '../unit/values/syscall-groups.js';
@@ -91,18 +90,12 @@ export interface SeccompPlacement {
 }
 
 /** Where the filter goes and whether no_new_privs is implied (see the module comment). */
-export function seccompPlacement(
-  ctx: Pick<BuildContext, 'supervisorPrivileged' | 'identity'>,
-  compiled: CompiledSeccomp,
-  arch: SeccompArch,
-  userNamespace = false,
-): SeccompPlacement {
+export function seccompPlacement(ctx: Pick<BuildContext, 'supervisorPrivileged' | 'identity'>, compiled: CompiledSeccomp, arch: SeccompArch): SeccompPlacement {
   if (!ctx.supervisorPrivileged) return { where: 'last', noNewPrivs: true };
   const switchesToNonRoot = ctx.identity !== undefined && ctx.identity.uid !== 0;
   if (!switchesToNonRoot) return { where: 'last', noNewPrivs: false };
-  // PrivateUsers= sets up its user namespace after the uid switch (unshare, uid_map writes), which a
-  // filter installed before could refuse (RestrictNamespaces=~user): keep systemd's order and its fallback.
-  if (!userNamespace && CALLS_AFTER_EARLY_INSTALL.every((name) => programsAllow(compiled, arch, name))) return { where: 'before-user', noNewPrivs: false };
+  // PrivateUsers='s namespace (PHASE.userNamespace) comes before: the process then has CAP_SYS_ADMIN in it.
+  if (CALLS_AFTER_EARLY_INSTALL.every((name) => programsAllow(compiled, arch, name))) return { where: 'before-user', noNewPrivs: false };
   return { where: 'last', noNewPrivs: true };
 }
 
@@ -137,7 +130,7 @@ function build(ctx: BuildContext): PlannedStep[] {
 
   const field = requested[0]!;
   const programs = installOrder(compiled, arch);
-  const place = seccompPlacement(ctx, compiled, arch, requests(svc.value('sandbox.private_users')));
+  const place = seccompPlacement(ctx, compiled, arch);
   if (place.noNewPrivs) out.push({ step: { op: 'seccomp-no-new-privs' }, field });
   const install: Step = place.where === 'before-user' ? { op: 'seccomp-before-user', programs } : { op: 'seccomp', programs };
   out.push({ step: install, field });
