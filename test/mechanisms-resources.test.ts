@@ -120,6 +120,11 @@ t.test('fragment: model → steps', async (t) => {
   t.throws(() => stepsFor({ limits: { cgroup: { memory_max: 1000000 } } }), ModelError, 'a cgroup limit without a cgroup is refused');
   t.throws(() => stepsFor({ limits: { nice: 30 } }), ModelError);
   t.ok(resourcesFragment.fields.includes('limits.cgroup.memory_max'));
+  const warnings: string[] = [];
+  const startup = resourcesFragment.build(context({ limits: { cgroup: { startup_cpu_weight: 5 } } }, { cgroupDirs: ['/x'], warn: (f) => warnings.push(f) }));
+  t.same(startup.map((p) => p.step.op), ['cgroup-join']);
+  t.same(warnings, ['limits.cgroup.startup_cpu_weight'], 'Startup* limits are noted as boot-only');
+  t.same(stepsFor({ limits: { nice: 3 } }, { sandbox: false, cgroupDirs: ['/x'] }), [{ op: 'cgroup-join', dirs: ['/x'] }, { op: 'nice', value: 3 }], '`+` commands keep the cgroup and the resource settings');
 });
 
 t.test('nice, scheduling policy and reset-on-fork as seen from inside', opts, async (t) => {

@@ -54,6 +54,9 @@ function build(ctx: BuildContext): PlannedStep[] {
   } else if (cgroupRequested.length > 0) {
     svc.error(cgroupRequested[0]!, `${cgroupRequested[0]}: needs the service's own cgroup, which was not created`);
   }
+  for (const f of cgroupRequested.filter((x) => x.startsWith('limits.cgroup.startup_'))) {
+    ctx.warn(f, `${f} applies only while the system boots or shuts down, which never happens under sysg; ignored (as systemd does outside those phases)`);
+  }
 
   const oom = intIn(ctx, F.oom, -1000, 1000);
   if (oom !== undefined) out.push({ step: { op: 'oom-score-adjust', value: oom }, field: F.oom });
