@@ -25,7 +25,7 @@ import { cZero, int32View } from '../sys/cmem.js';
 /** A child-side action: returns 0 on success or an errno. */
 export type ChildFn = () => number;
 
-/** Report record kinds (the record is three int32: kind, a, b). */
+// Report record kinds (the record is three int32: kind, a, b).
 /** {REC_FAIL, op index, errno}: the step failed; the process exits next. */
 export const REC_FAIL = 1;
 /** {REC_PID, outer pid, 0}: from the pid-namespace intermediate, before the service child goes on. */
