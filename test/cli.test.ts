@@ -87,6 +87,7 @@ t.test('man pages document exactly the options --help lists', async (t) => {
   t.same(manOptions('sysg.1'), helpOptions([]));
   t.same(manOptions('sysg-convert.1'), helpOptions(['convert']));
   t.same(manOptions('sysg-validate.1'), helpOptions(['validate']));
+  t.same(manOptions('sysg-run.1'), helpOptions(['run']));
   const commands = [...sysg(['--help']).stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]!);
   const sysg1 = readFileSync(join(ROOT, 'man', 'sysg.1'), 'utf8');
   for (const c of commands) t.match(sysg1, new RegExp(`^\\.(B|BI) "?${c}\\b`, 'm'), `sysg.1 documents the ${c} command`);

@@ -17,6 +17,7 @@ import { cZero } from '../sys/cmem.js';
 import { prlimit } from '../sys/libc.js';
 import { formatDiagnostic } from '../unit/diagnostics.js';
 import { UnitSearchPath } from '../unit/search-path.js';
+import type { ServiceCgroup } from '../mechanisms/cgroups.js';
 import { ServiceRun, type ServiceOutcome } from '../supervise/run-service.js';
 import { LogPipe } from '../supervise/stdio.js';
 
@@ -135,6 +136,7 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
           say(`${prep.svc.unitName}: ${e.message}`);
           outcome = { result: 'refused', exitStatus: 1, status: 'refused', commands: [] };
         } finally {
+          if (prep.cgroup) await drainCgroup(prep.cgroup, say);
           await log.close();
           for (const p of prep.removeAtStop) removeQuietly(p);
         }
@@ -148,6 +150,25 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
   }
   writeResult(opts.resultFile, outcomes);
   return outcomes.find((o) => o.outcome.exitStatus !== 0)?.outcome.exitStatus ?? 0;
+}
+
+/**
+ * KillMode=control-group at the end of a service: whatever is left in its
+ * cgroup gets SIGTERM, then SIGKILL after a grace period; then the cgroup goes.
+ */
+async function drainCgroup(cg: ServiceCgroup, say: (m: string) => void, graceMs = 5000): Promise<void> {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  if (!cg.empty()) {
+    cg.kill('SIGTERM');
+    for (let waited = 0; !cg.empty() && waited < graceMs; waited += 50) await sleep(50);
+    if (!cg.empty()) cg.kill('SIGKILL');
+    for (let waited = 0; !cg.empty() && waited < 2000; waited += 20) await sleep(20);
+  }
+  try {
+    cg.remove();
+  } catch (e) {
+    say(`cannot remove a cgroup: ${(e as Error).message}`);
+  }
 }
 
 function removeQuietly(p: string): void {

@@ -33,6 +33,7 @@ export const COMPOSITE: Readonly<Record<string, readonly string[]>> = {
   'sandbox.private_devices': ['mounts', 'seccomp'],
   'sandbox.protect_kernel_modules': ['mounts', 'seccomp'],
   'sandbox.protect_kernel_logs': ['mounts', 'seccomp'],
+  'sandbox.protect_kernel_tunables': ['mounts', 'seccomp'],
   'sandbox.protect_hostname': ['namespaces', 'seccomp'],
 };
 

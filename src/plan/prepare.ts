@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { LaunchPlan } from '../launch/plan.js';
+import { CgroupError, ServiceCgroup } from '../mechanisms/cgroups.js';
 import { resolveIdentity } from '../mechanisms/users.js';
 import { ARCH } from '../sys/arch/index.js';
 import { addFragments, unenforcedFields, type Unenforced } from './build.js';
@@ -12,7 +13,7 @@ import type { BuildContext, ExecCommand, ExecDirectory, Identity } from './conte
 import { prepareCredentials, prepareExecDirectories } from './directories.js';
 import { withImpliedSettings } from './implied.js';
 import { PROCESS_FIELDS, processSetup, type StdioIntent } from './process.js';
-import type { ServiceView } from './service.js';
+import { ModelError, type ServiceView } from './service.js';
 
 /** Requested protections that sysg cannot enforce: refused unless best effort was asked for. */
 export class UnenforcedError extends Error {
@@ -39,7 +40,8 @@ export interface PreparedService {
   readonly removeAtStop: string[];
   /** Fields the fail-closed check let through under best effort (their fragments are skipped). */
   readonly unenforced: readonly Unenforced[];
-  cgroupDirs: readonly string[] | undefined;
+  /** The service's own cgroup (tracking, limits, kill); undefined when sysg cannot create cgroups here. */
+  readonly cgroup: ServiceCgroup | undefined;
 }
 
 /** True when this process has euid 0 and CAP_SYS_ADMIN in its effective set. */
@@ -55,11 +57,32 @@ export function prepareService(input: ServiceView, opts: PrepareOptions): Prepar
   if (unenforced.length > 0 && !opts.bestEffort) throw new UnenforcedError(unenforced);
   for (const u of unenforced) opts.warn(`${u.source}: not enforced by sysg (${u.field}); running without it (best effort)`);
   const identity = resolveIdentity(svc, { dynamicUserDir: opts.dynamicUserDir });
+  const cgroup = createCgroup(svc, identity, opts.warn);
   const dirs = prepareExecDirectories(svc, identity);
   const credentialsDirectory = prepareCredentials(svc, identity, opts.runRoot);
   const removeAtStop = [...dirs.removeAtStop];
   if (credentialsDirectory) removeAtStop.push(credentialsDirectory);
-  return { svc, identity, execDirectories: dirs.dirs, credentialsDirectory, removeAtStop, unenforced, cgroupDirs: undefined };
+  return { svc, identity, execDirectories: dirs.dirs, credentialsDirectory, removeAtStop, unenforced, cgroup };
+}
+
+/**
+ * Every service gets its own cgroup for tracking and kill. Without cgroup
+ * limits, a failure to create one (not root, no writable hierarchy) only
+ * costs tracking and is reported; with limits it refuses the service.
+ */
+function createCgroup(svc: ServiceView, identity: Identity | undefined, warn: (m: string) => void): ServiceCgroup | undefined {
+  const limits = svc.obj('limits.cgroup') ?? {};
+  try {
+    return ServiceCgroup.create(svc.unitName, limits, identity ? { owner: { uid: identity.uid, gid: identity.gid } } : {});
+  } catch (e) {
+    if (!(e instanceof CgroupError)) throw e;
+    if (e.field || Object.keys(limits).length > 0) {
+      const field = e.field ?? 'limits.cgroup';
+      throw new ModelError(field, svc.source(field), e.message);
+    }
+    warn(`${svc.unitName}: no cgroup of its own (${e.message}); its processes are tracked by pid only`);
+    return undefined;
+  }
 }
 
 export interface CommandPlanOptions {
@@ -81,7 +104,9 @@ export interface CommandPlan {
 export function planCommand(prep: PreparedService, cmd: ExecCommand, opts: CommandPlanOptions): CommandPlan {
   const svc = prep.svc;
   const full = cmd.privileged === 'full';
-  const noSetuid = cmd.privileged === 'no-setuid' || cmd.privileged === 'no-setuid-ambient';
+  // `!!` only means `!` on kernels without ambient capabilities (systemd's
+  // AMBIENT_MAGIC); every kernel sysg supports has them, so it switches user.
+  const noSetuid = cmd.privileged === 'no-setuid';
   const identity = full || noSetuid ? undefined : prep.identity;
   const setup = processSetup(svc, cmd, {
     identity: prep.identity,
@@ -99,7 +124,7 @@ export function planCommand(prep: PreparedService, cmd: ExecCommand, opts: Comma
     identity,
     sandbox: !full,
     execDirectories: prep.execDirectories,
-    cgroupDirs: prep.cgroupDirs,
+    cgroupDirs: prep.cgroup?.dirs,
     credentialsDirectory: prep.credentialsDirectory,
     warn: (field, message) => opts.warn(`${svc.source(field)}: ${message}`),
   };
