@@ -306,6 +306,7 @@ t.test('the plan fragment: exec directories stay writable under ProtectSystem=st
   const state = `${scratch}/state`;
   mkdirSync(`${scratch}/private/svc`, { recursive: true, mode: 0o700 });
   chmodSync(`${scratch}/private`, 0o700);
+  mkdirSync(`${scratch}/private/other`);
   symlinkSync('private/svc', `${scratch}/svc`);
   mkdirSync(state);
   const svc = new ServiceView('svc', { sandbox: { protect_system: 'strict', protect_home: 'yes' } });
@@ -329,8 +330,9 @@ t.test('the plan fragment: exec directories stay writable under ProtectSystem=st
   t.equal(planned.length, 1);
   t.equal(planned[0]!.field, 'sandbox.protect_system');
   const s = (planned[0]!.step as MountStep).spec;
-  const r = await run(s, `${W(state)}; ${W(`${scratch}/svc/`)}; ${W(scratch)}; ${W('/usr')}`);
-  t.equal(r.out, 'W\nW\nRO\nRO\n');
+  t.same(s.emptyDirectories, [`${scratch}/private`], 'DynamicUser=: the private/ boundary is overmounted');
+  const r = await run(s, `${W(state)}; ${W(`${scratch}/svc/`)}; ${W(scratch)}; ${W('/usr')}; ls -A ${scratch}/private; stat -c %a ${scratch}/private`);
+  t.equal(r.out, 'W\nW\nRO\nRO\nsvc\n755\n', 'only the service's own directory shows through');
   t.same(mountsFragment.build({ ...ctx, sandbox: false }), [], '"+" commands get no namespace');
   t.same(mountsFragment.build({ ...ctx, svc: new ServiceView('svc', {}) }), [], 'nothing requested, no namespace');
 });

@@ -9,6 +9,7 @@
  * overmounted with an empty read-only tmpfs holding only the service's own
  * directories (systemd's compile_bind_mounts() and empty_directories).
  */
+import { dirname } from 'node:path';
 import type { BuildContext, ExecDirectory, Fragment, PlannedStep } from '../plan/context.js';
 import type { ServiceView } from '../plan/service.js';
 import { ensurePrivateTmp } from './mounts-tmp.js';
@@ -102,6 +103,14 @@ function tmpfsList(svc: ServiceView, field: string): TemporaryFileSystemSpec[] {
 
 const BASES: Record<ExecDirectory['kind'], string> = { runtime: '/run', state: '/var/lib', cache: '/var/cache', logs: '/var/log', configuration: '/etc' };
 
+/** <base>/private for a DynamicUser= directory <base>/private/<name> (the boundary systemd overmounts). */
+function privateRootOf(d: ExecDirectory): string {
+  const base = `${BASES[d.kind]}/private`;
+  if (d.hostPath.startsWith(`${base}/`)) return base;
+  const at = d.hostPath.lastIndexOf('/private/');
+  return at >= 0 ? d.hostPath.slice(0, at + '/private'.length) : dirname(d.hostPath);
+}
+
 /** Exec directories: read-write binds, plus the empty <base>/private boundary with DynamicUser=. */
 function execDirectoryMounts(dirs: readonly ExecDirectory[], root: string | undefined, dynamic: boolean): { binds: BindMountSpec[]; empty: string[] } {
   const binds: BindMountSpec[] = [];
@@ -112,7 +121,7 @@ function execDirectoryMounts(dirs: readonly ExecDirectory[], root: string | unde
     // Without a root the service reaches <base>/<name> through the host's symlink to private/<name>;
     // with RootDirectory= that symlink is not inside the root, so the directory is bound on <base>/<name>.
     const destination = isPrivate && root === undefined ? d.hostPath : d.path;
-    if (isPrivate && root === undefined) empty.add(`${BASES[d.kind]}/private`);
+    if (isPrivate && root === undefined) empty.add(privateRootOf(d));
     binds.push({ source: d.hostPath, destination, readOnly: false, recursive: true, ignoreMissing: false, nosuid: dynamic });
   }
   return { binds, empty: [...empty] };
