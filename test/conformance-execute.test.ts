@@ -1,0 +1,50 @@
+/**
+ * systemd's test-execute units through `sysg run` (test/conformance/harness.ts):
+ * the pass count must not drop below test/conformance/baseline.json.
+ * Re-record after mechanisms land: `node dist/test/conformance/harness.js --record`.
+ */
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/package-root.js';
+
+const ROOT = packageRoot();
+const HARNESS = join(ROOT, 'dist', 'test', 'conformance', 'harness.js');
+const BASELINE = join(ROOT, 'test', 'conformance', 'baseline.json');
+
+interface RowResult { row: string; expected: string; verdict: 'pass' | 'fail' | 'skip'; got?: string; reason?: string; category?: string }
+interface Report { applicable: number; passed: number; rows: RowResult[] }
+interface Baseline { count: number; passing: string[] }
+
+if (process.geteuid?.() !== 0) {
+  t.plan(0, 'skip: the conformance harness needs root (private mount and network namespaces, tracefs); CI runs it as root');
+} else if (!existsSync(HARNESS)) {
+  t.fail(`conformance harness not built: ${HARNESS} (the test command runs tsc first)`);
+} else {
+  // ~165 `sysg run`s: a few minutes on an idle machine, more on a loaded one.
+  t.setTimeout(20 * 60 * 1000);
+  t.test('systemd test-execute conformance', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sysg-conformance-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'report.json');
+    // The harness kills any unit that runs longer than its own timeout; the tap timeout is the outer guard.
+    const r = spawnSync(process.execPath, [HARNESS, '--json', out], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20 });
+    t.comment(r.stdout.trim());
+    if (r.stderr.trim()) t.comment(r.stderr.trim());
+    t.equal(r.status, 0, 'harness ran');
+    if (!existsSync(out)) return;
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    const baseline = JSON.parse(readFileSync(BASELINE, 'utf8')) as Baseline;
+    for (const row of report.rows) {
+      if (row.verdict === 'fail') t.comment(`${row.row}: expected ${row.expected}, got ${row.got ?? '?'} (reason: ${row.reason ?? row.category ?? ''})`);
+    }
+    const now = new Map(report.rows.map((row) => [row.row, row]));
+    const regressed = baseline.passing.filter((row) => now.get(row)?.verdict === 'fail');
+    t.comment(`conformance: ${report.passed}/${report.applicable} applicable passed (baseline ${baseline.count})`);
+    t.ok(report.passed >= baseline.count,
+      `pass count ${report.passed} >= baseline ${baseline.count}${regressed.length ? `; passed in the baseline, fail now: ${regressed.join(', ')}` : ''}`);
+    t.same(regressed, [], 'no row that passed in the baseline fails now');
+  });
+}
