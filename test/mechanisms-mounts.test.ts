@@ -332,7 +332,7 @@ t.test('the plan fragment: exec directories stay writable under ProtectSystem=st
   const s = (planned[0]!.step as MountStep).spec;
   t.same(s.emptyDirectories, [`${scratch}/private`], 'DynamicUser=: the private/ boundary is overmounted');
   const r = await run(s, `${W(state)}; ${W(`${scratch}/svc/`)}; ${W(scratch)}; ${W('/usr')}; ls -A ${scratch}/private; stat -c %a ${scratch}/private`);
-  t.equal(r.out, 'W\nW\nRO\nRO\nsvc\n755\n', 'only the service's own directory shows through');
+  t.equal(r.out, 'W\nW\nRO\nRO\nsvc\n755\n', "only the service's own directory shows through");
   t.same(mountsFragment.build({ ...ctx, sandbox: false }), [], '"+" commands get no namespace');
   t.same(mountsFragment.build({ ...ctx, svc: new ServiceView('svc', {}) }), [], 'nothing requested, no namespace');
 });
