@@ -103,3 +103,30 @@ t.test('fail closed: a requested protection sysg does not enforce refuses the un
   t.equal(best.status, 0);
   t.match(best.stderr, /IPAddressDeny= .*: not enforced by sysg .*running without it/);
 });
+
+t.test('conditions skip the unit (exit 0); a failed assertion refuses it (exit 1)', async (t) => {
+  const marker = join(dir, 'cond-marker');
+  const skip = run(`[Unit]\nConditionPathExists=${dir}/nonexistent\n[Service]\nType=oneshot\nExecStart=/bin/touch ${marker}\n`);
+  t.equal(skip.status, 0);
+  t.equal(skip.outcome?.result, 'condition');
+  t.match(skip.stderr, /skipped: condition failed: PathExists=/);
+  t.notOk(existsSync(marker));
+  const held = run(`[Unit]\nConditionPathExists=${dir}\n[Service]\nType=oneshot\nExecStart=/bin/touch ${marker}\n`);
+  t.equal(held.status, 0);
+  t.ok(existsSync(marker), 'runs when the condition holds');
+  const assert = run(`[Unit]\nAssertPathExists=${dir}/nonexistent\n[Service]\nType=oneshot\nExecStart=/bin/true\n`);
+  t.equal(assert.status, 1);
+  t.match(assert.stderr, /assertion failed: AssertPathExists=/);
+});
+
+t.test('RemoveIPC=: the user\'s POSIX shared memory is gone after the service; kept without it', { skip: process.getuid?.() !== 0 ? 'needs root (User=)' : false }, async (t) => {
+  const shm = `/dev/shm/sysg-test-removeipc-${process.pid}`;
+  t.teardown(() => rmSync(shm, { force: true }));
+  const kept = run(`[Service]\nType=oneshot\nUser=nobody\nExecStart=/bin/touch ${shm}\n`);
+  t.equal(kept.status, 0, kept.stderr);
+  t.ok(existsSync(shm), 'without RemoveIPC= the object survives the service');
+  rmSync(shm, { force: true });
+  const removed = run(`[Service]\nType=oneshot\nUser=nobody\nRemoveIPC=yes\nExecStart=/bin/touch ${shm}\n`);
+  t.equal(removed.status, 0, removed.stderr);
+  t.notOk(existsSync(shm), 'RemoveIPC= removed it');
+});

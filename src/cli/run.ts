@@ -18,6 +18,7 @@ import { prlimit } from '../sys/libc.js';
 import { formatDiagnostic } from '../unit/diagnostics.js';
 import { UnitSearchPath } from '../unit/search-path.js';
 import type { ServiceCgroup } from '../mechanisms/cgroups.js';
+import { removeIpcOf } from '../mechanisms/ipc.js';
 import { ServiceRun, type ServiceOutcome } from '../supervise/run-service.js';
 import { LogPipe } from '../supervise/stdio.js';
 
@@ -137,6 +138,8 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
           outcome = { result: 'refused', exitStatus: 1, status: 'refused', commands: [] };
         } finally {
           if (prep.cgroup) await drainCgroup(prep.cgroup, say);
+          // RemoveIPC=: after the last process of the user's service is gone.
+          if (prep.svc.value('sandbox.remove_ipc') === true && prep.identity && prep.identity.uid !== 0) removeIpcOf(prep.identity.uid);
           await log.close();
           for (const p of prep.removeAtStop) removeQuietly(p);
         }

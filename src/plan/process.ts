@@ -26,6 +26,8 @@ export const PROCESS_FIELDS = [
   'limits.rlimits', 'stdio.input', 'stdio.output', 'stdio.error', 'stdio.input_data',
   // Created by directories.ts before launch.
   'directories', 'credentials',
+  // Done by the supervisor when the service has stopped (src/mechanisms/ipc.ts).
+  'sandbox.remove_ipc',
 ] as const;
 
 export type StdioIntent =

@@ -17,6 +17,7 @@ import { planCommand, type PreparedService } from '../plan/prepare.js';
 import { SetupError } from '../plan/process.js';
 import { ModelError } from '../plan/service.js';
 import { describeExit, exitCodeName, exitStatusText, failureResult, isCleanExit, type ServiceResult } from './exec-status.js';
+import { evaluateConditions } from './conditions.js';
 import { resolveStdio, type LogPipe } from './stdio.js';
 
 export type CommandKind = 'condition' | 'start_pre' | 'start' | 'start_post' | 'stop' | 'stop_post';
@@ -31,7 +32,7 @@ export interface CommandRecord {
 }
 
 export interface ServiceOutcome {
-  readonly result: ServiceResult | 'condition' | 'refused';
+  readonly result: ServiceResult | 'condition' | 'assert' | 'refused';
   /** What `sysg run` exits with for this service. */
   readonly exitStatus: number;
   /** The main (or failing) process's end, in the conformance table's notation. */
@@ -172,6 +173,18 @@ export class ServiceRun {
     const type = svc.str('type') ?? 'simple';
     if (!['simple', 'exec', 'oneshot', 'forking', 'idle'].includes(type)) svc.error('type', `Type=${type} is not supported by sysg run yet`);
 
+    const checks = evaluateConditions(svc.list('unit.conditions') ?? [], { managerEnv: this.ctx.managerEnv });
+    if (!checks.ok) {
+      const f = checks.failed;
+      this.ctx.say(`${this.name}: skipped: condition failed: ${f ? `${f.check}=${f.value} (${f.reason})` : 'unknown'}`);
+      return this.outcome('condition', undefined);
+    }
+    const asserts = evaluateConditions(svc.list('unit.asserts') ?? [], { managerEnv: this.ctx.managerEnv });
+    if (!asserts.ok) {
+      const f = asserts.failed;
+      this.ctx.say(`${this.name}: not started: assertion failed: ${f ? `Assert${f.check}=${f.value} (${f.reason})` : 'unknown'}`);
+      return { result: 'assert', exitStatus: 1, status: 'assert', commands: this.records };
+    }
     const cond = await this.runList('condition');
     if (!cond.ok) {
       const e = cond.last?.exit;
