@@ -18,6 +18,7 @@ import type { LaunchPlan } from '../src/launch/plan.js';
 import type { MountStep } from '../src/launch/ops-mounts.js';
 import { buildMountTable, comparePaths, MODE, modeName, type MountNamespaceSpec } from '../src/mechanisms/mounts-table.js';
 import { ensurePrivateTmp, removePrivateTmp } from '../src/mechanisms/mounts-tmp.js';
+import { describeMountFailure, failure, STAGE } from '../src/mechanisms/mounts-failure.js';
 import { mountsFragment } from '../src/mechanisms/mounts-plan.js';
 import { ServiceView } from '../src/plan/service.js';
 import type { BuildContext, ExecDirectory } from '../src/plan/context.js';
@@ -268,6 +269,33 @@ t.test('RootDirectory= with and without MountAPIVFS= (exec-mount-apivfs-no)', as
   t.ok(existsSync(`${root}/aaa`), 'the file landed in the root directory');
   const api = await run({ rootDirectory: root, bindMounts: binds, mountApiVfs: true }, 'test -e /proc/self/status && echo proc; test -c /dev/null && echo dev; test -d /sys/kernel && echo sys');
   t.equal(api.out, 'proc\ndev\nsys\n');
+});
+
+t.test('PrivateNetwork=: a fresh sysfs with the host submounts bound back', async (t) => {
+  // exec-privatenetwork-yes-privatemounts-yes: /sys/class/net shows the service's network namespace.
+  const probe = 'ls /sys/class/net | tr "\\n" " "; echo; test -d /sys/fs/cgroup/unified && echo cgroup';
+  const net = { op: 'ns-unshare-net' } as const;
+  const inside = await run(null, probe, { steps: [net, step({ privateNetwork: true })] });
+  t.equal(inside.out, 'lo \ncgroup\n');
+  // exec-privatenetwork-yes-privatemounts-no: without the new sysfs the host's interfaces still show.
+  const stale = await run(null, probe, { steps: [net] });
+  t.not(stale.out, 'lo \ncgroup\n');
+  t.match(stale.out, /\blo\b/);
+  // Same network namespace: the instance is already there (EBUSY is not an error).
+  t.equal((await run({ privateNetwork: true }, 'echo ok')).out, 'ok\n');
+});
+
+t.test('a failure names the mount entry', async (t) => {
+  const entries = buildMountTable({ readOnlyPaths: ['/usr'], protectHome: 'yes' }, { resolveSymlinks: false });
+  failure.describe(entries);
+  failure.reset();
+  t.equal(describeMountFailure(), undefined, 'nothing recorded');
+  const i = entries.findIndex((e) => e.path === '/usr');
+  t.equal(failure.record(STAGE.apply, i, 2), 2);
+  const f = describeMountFailure();
+  t.equal(f?.entry?.what, 'ReadOnlyPaths=/usr');
+  t.match(f?.message, /^ReadOnlyPaths=\/usr: mounting \/usr \(readOnly\) failed: ENOENT/);
+  t.equal(describeMountFailure(), undefined, 'read once');
 });
 
 t.test('mount escape: mounts inside never reach the host', async (t) => {

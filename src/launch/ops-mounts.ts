@@ -76,7 +76,7 @@ function checkSpec(v: unknown, where: string): MountNamespaceSpec {
     abs(pt['tmp'], `${where}.privateTmp.tmp`);
     abs(pt['varTmp'], `${where}.privateTmp.varTmp`);
   }
-  for (const k of ['privateDevices', 'protectKernelTunables', 'protectKernelModules', 'protectKernelLogs', 'protectControlGroups', 'protectHostname', 'privateIpc', 'mountApiVfs', 'privatePids', 'nosuid']) bool(k);
+  for (const k of ['privateDevices', 'protectKernelTunables', 'protectKernelModules', 'protectKernelLogs', 'protectControlGroups', 'protectHostname', 'privateIpc', 'privateNetwork', 'mountApiVfs', 'privatePids', 'nosuid']) bool(k);
   oneOf('protectHome', ['yes', 'read-only', 'tmpfs']);
   oneOf('protectSystem', ['yes', 'full', 'strict']);
   oneOf('protectProc', ['noaccess', 'invisible', 'ptraceable']);

@@ -169,6 +169,8 @@ export function buildMountSpec(ctx: BuildContext): { spec: MountNamespaceSpec; f
   if (flag(svc, F.protectControlGroups)) spec.protectControlGroups = true;
   if (flag(svc, OTHERS.protectHostname)) spec.protectHostname = true;
   if (flag(svc, OTHERS.privateIpc)) spec.privateIpc = true;
+  // With PrivateMounts=no systemd creates no mount namespace for the network alone, and /sys stays the host's.
+  if (privateNetwork && privateMounts !== false) spec.privateNetwork = true;
   if (protectHome) spec.protectHome = protectHome;
   if (protectSystem) spec.protectSystem = protectSystem;
   if (protectProc) spec.protectProc = protectProc;

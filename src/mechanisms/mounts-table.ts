@@ -26,16 +26,18 @@ export const MODE = {
   privateDev: 7,
   bindDev: 8,
   emptyDir: 9,
-  sysfs: 10,
-  procfs: 11,
-  readOnly: 12,
-  readWrite: 13,
-  noExec: 14,
-  exec: 15,
-  tmpfs: 16,
-  run: 17,
-  mqueue: 20,
-  readWriteImplicit: 21,
+  /** v255: a fresh sysfs for a service with its own network namespace. */
+  privateSysfs: 10,
+  sysfs: 11,
+  procfs: 12,
+  readOnly: 13,
+  readWrite: 14,
+  noExec: 15,
+  exec: 16,
+  tmpfs: 17,
+  run: 18,
+  mqueue: 21,
+  readWriteImplicit: 22,
 } as const;
 export type Mode = (typeof MODE)[keyof typeof MODE];
 const MODE_NAME = new Map<number, string>(Object.entries(MODE).map(([k, v]) => [v, k]));
@@ -80,6 +82,8 @@ export interface MountNamespaceSpec {
   readonly protectControlGroups?: boolean;
   readonly protectHostname?: boolean;
   readonly privateIpc?: boolean;
+  /** PrivateNetwork=/NetworkNamespacePath= (the network namespace exists already): /sys gets a fresh sysfs showing it. */
+  readonly privateNetwork?: boolean;
   readonly protectHome?: 'yes' | 'read-only' | 'tmpfs';
   readonly protectSystem?: 'yes' | 'full' | 'strict';
   readonly protectProc?: 'noaccess' | 'invisible' | 'ptraceable';
@@ -229,7 +233,8 @@ export function comparePaths(a: string, b: string): number {
 }
 
 const entryReadOnly = (e: MountEntry): boolean => e.readOnly || e.mode === MODE.readOnly || e.mode === MODE.inaccessible || e.mode === MODE.privateTmpReadOnly;
-const entryNoExec = (e: MountEntry): boolean => e.noexec || e.mode === MODE.noExec || e.mode === MODE.inaccessible || e.mode === MODE.sysfs || e.mode === MODE.procfs;
+const entryNoExec = (e: MountEntry): boolean =>
+  e.noexec || e.mode === MODE.noExec || e.mode === MODE.inaccessible || e.mode === MODE.sysfs || e.mode === MODE.privateSysfs || e.mode === MODE.procfs;
 const entryExec = (e: MountEntry): boolean => e.exec || e.mode === MODE.exec;
 export { entryExec, entryNoExec, entryReadOnly };
 
@@ -441,6 +446,7 @@ export function buildMountTable(spec: MountNamespaceSpec, opts: BuildOptions = {
     list.push(entry('/proc/sys/kernel/hostname', MODE.readOnly, 'ProtectHostname=yes', { ignore: ignoreProtectProc }));
     list.push(entry('/proc/sys/kernel/domainname', MODE.readOnly, 'ProtectHostname=yes', { ignore: ignoreProtectProc }));
   }
+  if (spec.privateNetwork) list.push(entry('/sys', MODE.privateSysfs, 'PrivateNetwork=yes'));
   if (spec.privateIpc) list.push(entry('/dev/mqueue', MODE.mqueue, 'PrivateIPC=yes', { flags: MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME }));
 
   if (spec.credentialsDirectory !== undefined) {

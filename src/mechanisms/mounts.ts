@@ -24,7 +24,7 @@
  * Everything happens in the child's namespace: the host sees no change
  * except directories systemd would create too (missing bind mount points).
  */
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   AT_FDCWD,
@@ -74,6 +74,7 @@ import { buildMountTable, entryExec, entryNoExec, entryReadOnly, isBelowOrEqual,
 
 const ENOENT = 2;
 const EEXIST = 17;
+const EBUSY = 16;
 const ELOOP = 40;
 
 /** Default staging directory on the host (created by the parent, mode 0700; only ever a mount point). */
@@ -248,6 +249,25 @@ export function compileMountNamespace(spec: MountNamespaceSpec, staging: string,
         };
         break;
       }
+      case MODE.privateSysfs: {
+        // mount_private_apivfs(): a new sysfs instance (it shows the service's network namespace),
+        // then the host's submounts of /sys (cgroup, debugfs, …) bound back on top of it.
+        const fstype = c('sysfs');
+        const subs = hostSubmounts('/sys').map((m) => [c(m), c(at(m))] as const);
+        apply = () => {
+          mkdirAll(parents);
+          mkdir(path, 0o755);
+          if (mount(fstype, path, fstype, MS_NOSUID | MS_NOEXEC | MS_NODEV, null) < 0) {
+            const err = fail();
+            // EBUSY: the very instance is mounted there already (NetworkNamespacePath= naming our own
+            // namespace): /sys shows the right network namespace as it is.
+            return err === EBUSY ? 0 : err;
+          }
+          for (let k = 0; k < subs.length; k++) mount(subs[k]![0], subs[k]![1], null, MS_BIND | MS_REC, null);
+          return 0;
+        };
+        break;
+      }
       case MODE.procfs: {
         // A new procfs instance (it matches the service's pid namespace) with ProtectProc=/ProcSubset=.
         const hide = spec.protectProc ?? (spec.procSubset === 'pid' ? 'off' : undefined);
@@ -385,6 +405,18 @@ export function compileMountNamespace(spec: MountNamespaceSpec, staging: string,
   };
   failure.describe(entries);
   return { run, entries };
+}
+
+/** Mount points directly below `top` in this process's mount table (the zygote's: the host's). */
+function hostSubmounts(top: string): string[] {
+  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const rows = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' '))
+    .map((f) => ({ id: f[0]!, parent: f[1]!, point: unescape(f[4]!) }));
+  const tops = new Set(rows.filter((r) => r.point === top).map((r) => r.id));
+  return [...new Set(rows.filter((r) => tops.has(r.parent) && r.point !== top && r.point.startsWith(`${top}/`)).map((r) => r.point))];
 }
 
 /** The staging directory: a root-owned directory that is not a symlink (created 0700 when missing). */
