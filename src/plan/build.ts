@@ -43,6 +43,18 @@ function isCovered(field: string, processFields: readonly string[]): boolean {
   return [...processFields, ...FRAGMENTS.flatMap((f) => f.fields)].some((h) => covers(h, field));
 }
 
+/**
+ * The mechanisms that enforce a field: fragment names, plus "process" for
+ * the supervisor-side setup. Empty when nothing does (or, for a composite
+ * field, when one of its parts is missing).
+ */
+export function enforcingMechanisms(field: string, processFields: readonly string[]): string[] {
+  if (!isCovered(field, processFields)) return [];
+  const names = FRAGMENTS.filter((f) => f.fields.some((h) => covers(h, field) || covers(field, h))).map((f) => f.name);
+  if (processFields.some((h) => covers(h, field) || covers(field, h))) names.push('process');
+  return names;
+}
+
 export interface Unenforced {
   readonly field: string;
   readonly source: string;
