@@ -8,7 +8,8 @@
  *
  * API for the supervisor: ensurePrivateTmp(unit) at service start (the plan
  * fragment calls it too, so the first launch creates them), and
- * removePrivateTmp(unit) when the service has stopped.
+ * removePrivateTmp(unit) when the service has stopped. Whatever is left is
+ * removed when the supervisor process exits.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ export interface PrivateTmpDirs {
 }
 
 const live = new Map<string, PrivateTmpDirs>();
+let exitHook = false;
 
 function bootId(): string {
   try {
@@ -56,6 +58,13 @@ export function ensurePrivateTmp(unit: string, prefixes: { tmp: string; varTmp: 
   }
   const dirs = { tmp: a.inner, varTmp: b.inner, parents: [a.parent, b.parent] };
   live.set(unit, dirs);
+  if (!exitHook) {
+    // A supervisor that exits has stopped its services: nothing may outlive it in /tmp.
+    exitHook = true;
+    process.on('exit', () => {
+      for (const u of [...live.keys()]) removePrivateTmp(u);
+    });
+  }
   return dirs;
 }
 
