@@ -471,9 +471,12 @@ function provenOrWhy(unit: string, outcome: Outcome, trace: TraceData): string |
   return problems.length ? problems.join('; ') : undefined;
 }
 
-function refusedField(message: string): string {
+/** refused:<manifest field> for an unenforced directive, setup-error:<Directive=> for a setup step that failed. */
+function refusedCategory(message: string): string {
   const m = /not enforced by sysg \(([^)]+)\)/.exec(message);
-  return m ? m[1]! : (message.split('\n')[0] ?? '').slice(0, 80);
+  if (m) return `refused:${m[1]!}`;
+  const d = /^(\w+=)/.exec(message);
+  return `setup-error:${d ? d[1]! : (message.split('\n')[0] ?? '').slice(0, 40)}`;
 }
 
 async function runRow(row: Row, trace: Trace, timeoutMs: number): Promise<RowResult> {
@@ -491,7 +494,10 @@ async function runRow(row: Row, trace: Trace, timeoutMs: number): Promise<RowRes
     cwd: '/', env: managerEnv(row), stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   });
   let stderr = '';
-  child.stdout.resume();
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => {
+    stdout = (stdout + b.toString()).slice(-4096);
+  });
   child.stderr.on('data', (b: Buffer) => {
     if (stderr.length < 16384) stderr += b.toString();
   });
@@ -524,13 +530,17 @@ async function runRow(row: Row, trace: Trace, timeoutMs: number): Promise<RowRes
   const o = entry.outcome;
   if (o.result === 'refused') {
     const msg = entry.message ?? lastLine();
-    return { ...base, verdict: 'fail', category: `refused:${refusedField(msg)}`, got: 'refused', reason: msg.split('\n')[0], durationMs };
+    return { ...base, verdict: 'fail', category: refusedCategory(msg), got: 'refused', reason: msg.split('\n')[0], durationMs };
   }
   const isResult = row.expected.startsWith('result:');
   const got = isResult ? `result:${o.result}` : o.status;
   if (got !== row.expected) {
     const failing = [...o.commands].reverse().find((c) => c.error || c.status !== 'exit:0');
-    const why = failing?.error ?? (stderr.split('\n').filter((l) => l.startsWith('sysg:')).slice(-1)[0] ?? lastLine());
+    const said = stderr.split('\n').filter((l) => l.startsWith('sysg:')).slice(-1)[0] ?? lastLine();
+    const out = stdout.trim().split('\n').slice(-3).join(' | ');
+    const why = failing
+      ? `${failing.kind} ${failing.argv.join(' ')}: ${failing.error ?? failing.status}${out ? `; output: ${out}` : ''}`
+      : said;
     return { ...base, verdict: 'fail', category: o.status.startsWith('exit:2') && Number(o.status.slice(5)) >= 200 ? `setup-failed:${o.status}` : 'wrong-status', got: `${got} (result ${o.result})`, reason: why, durationMs };
   }
   const notProven = provenOrWhy(row.unit, o, trace.read());
@@ -615,6 +625,13 @@ export function readBaseline(): Baseline | undefined {
   }
 }
 
+/** The environment without a test runner's hooks (tap's NODE_OPTIONS loaders would load into every `sysg run` and write under .tap/). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (k !== 'NODE_OPTIONS' && !/^_?TAP/i.test(k)) env[k] = v;
+  return env;
+}
+
 /** Run the whole harness (as root): re-exec under unshare, collect the inner report from fd 3. */
 export async function runConformance(opts: Options): Promise<Report> {
   if (process.geteuid?.() !== 0) throw new Error('the conformance harness needs root (it builds private mount and network namespaces)');
@@ -622,7 +639,7 @@ export async function runConformance(opts: Options): Promise<Report> {
   if (!unshare) throw new Error('the conformance harness needs unshare(1) (util-linux)');
   const args = [SELF, '--inner', '--timeout', String(opts.timeoutS), ...(opts.filter ? ['--filter', opts.filter.source] : [])];
   const child = spawn(unshare, ['--mount', '--net', '--propagation', 'private', process.execPath, ...args], {
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe'], env: { ...process.env, SYSG_CONFORMANCE_CONTAINER: inContainer() ? '1' : '0' },
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe'], env: { ...cleanEnv(), SYSG_CONFORMANCE_CONTAINER: inContainer() ? '1' : '0' },
   });
   let out = '';
   const fd3 = child.stdio[3] as NodeJS.ReadableStream;
