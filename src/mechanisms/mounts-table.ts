@@ -12,111 +12,13 @@
  * "is below" checks right and keeps a symlink from leading a mount out of
  * RootDirectory=.
  */
-import { lstatSync, readlinkSync } from 'node:fs';
-import { MS_DIRSYNC, MS_LAZYTIME, MS_MANDLOCK, MS_NOATIME, MS_NODIRATIME, MS_NOSYMFOLLOW, MS_RELATIME, MS_SILENT, MS_STRICTATIME, MS_SYNCHRONOUS } from '../sys/constants-mounts.js';
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../sys/constants.js';
+import { MS_RELATIME, MS_STRICTATIME } from '../sys/constants-mounts.js';
+import { isBelowOrEqual, comparePaths, mangleMountOptions, normalizePath, resolveInRoot } from './mounts-paths.js';
+import { entryExec, entryNoExec, entryReadOnly, MODE, type Mode, type MountEntry, type MountNamespaceSpec } from './mounts-types.js';
 
-/** systemd's MountMode, in its priority order (lower wins among entries for the same path). */
-export const MODE = {
-  inaccessible: 0,
-  bind: 3,
-  rbind: 4,
-  privateTmp: 5,
-  privateTmpReadOnly: 6,
-  privateDev: 7,
-  bindDev: 8,
-  emptyDir: 9,
-  /** v255: a fresh sysfs for a service with its own network namespace. */
-  privateSysfs: 10,
-  sysfs: 11,
-  procfs: 12,
-  readOnly: 13,
-  readWrite: 14,
-  noExec: 15,
-  exec: 16,
-  tmpfs: 17,
-  run: 18,
-  mqueue: 21,
-  readWriteImplicit: 22,
-} as const;
-export type Mode = (typeof MODE)[keyof typeof MODE];
-const MODE_NAME = new Map<number, string>(Object.entries(MODE).map(([k, v]) => [v, k]));
-export const modeName = (m: Mode): string => MODE_NAME.get(m) ?? String(m);
-
-export interface BindMountSpec {
-  readonly source: string;
-  readonly destination: string;
-  readonly readOnly: boolean;
-  /** rbind (default) or norbind. */
-  readonly recursive: boolean;
-  /** systemd's "-" prefix on the source. */
-  readonly ignoreMissing: boolean;
-  readonly nosuid?: boolean;
-}
-
-export interface TemporaryFileSystemSpec {
-  readonly path: string;
-  readonly options?: string;
-}
-
-/** Everything setup_namespace() gets, as plain JSON (it is part of the launch step). */
-export interface MountNamespaceSpec {
-  /** RootDirectory=: a host directory that becomes the service's /. */
-  readonly rootDirectory?: string;
-  /** "[-][+]/path" strings as the unit has them ("-": ignore a missing path; "+": relative to RootDirectory=). */
-  readonly readWritePaths?: readonly string[];
-  readonly readOnlyPaths?: readonly string[];
-  readonly inaccessiblePaths?: readonly string[];
-  readonly execPaths?: readonly string[];
-  readonly noExecPaths?: readonly string[];
-  /** Directories overmounted with an empty read-only tmpfs (DynamicUser='s <base>/private). */
-  readonly emptyDirectories?: readonly string[];
-  readonly bindMounts?: readonly BindMountSpec[];
-  readonly temporaryFileSystems?: readonly TemporaryFileSystemSpec[];
-  /** PrivateTmp=: host directories bound on /tmp and /var/tmp (see mounts-tmp.ts). */
-  readonly privateTmp?: { readonly tmp: string; readonly varTmp: string };
-  readonly privateDevices?: boolean;
-  readonly protectKernelTunables?: boolean;
-  readonly protectKernelModules?: boolean;
-  readonly protectKernelLogs?: boolean;
-  readonly protectControlGroups?: boolean;
-  readonly protectHostname?: boolean;
-  readonly privateIpc?: boolean;
-  /** PrivateNetwork=/NetworkNamespacePath= (the network namespace exists already): /sys gets a fresh sysfs showing it. */
-  readonly privateNetwork?: boolean;
-  readonly protectHome?: 'yes' | 'read-only' | 'tmpfs';
-  readonly protectSystem?: 'yes' | 'full' | 'strict';
-  readonly protectProc?: 'noaccess' | 'invisible' | 'ptraceable';
-  readonly procSubset?: 'pid';
-  readonly mountApiVfs?: boolean;
-  /** The service is pid 1 of a new pid namespace: mount a matching /proc. */
-  readonly privatePids?: boolean;
-  /** $CREDENTIALS_DIRECTORY: bound read-only, the rest of /run/credentials hidden. */
-  readonly credentialsDirectory?: string;
-  /** NoNewPrivileges=: every entry is remounted nosuid (systemd's mount_nosuid). */
-  readonly nosuid?: boolean;
-  /** MountFlags=: the propagation of / in the namespace at the end (default shared, as systemd). */
-  readonly propagation?: 'shared' | 'slave' | 'private';
-}
-
-/** One row of the mount list. `path` is inside the service's root ("/" = its root). */
-export interface MountEntry {
-  path: string;
-  mode: Mode;
-  /** Skip when the path (or a bind source) does not exist. */
-  ignore: boolean;
-  readOnly: boolean;
-  nosuid: boolean;
-  noexec: boolean;
-  exec: boolean;
-  /** Bind source (a host path). */
-  source?: string;
-  /** tmpfs-like entries: mount(2) flags without MS_RDONLY, and the data string. */
-  flags?: number;
-  options?: string;
-  /** For messages: the directive and value this row comes from ("ReadOnlyPaths=/usr"). */
-  what: string;
-}
+export * from './mounts-types.js';
+export { comparePaths, isBelowOrEqual, mangleMountOptions, normalizePath, resolveInRoot } from './mounts-paths.js';
 
 const TMPFS_LIMITS_EMPTY_OR_ALMOST = ',size=4m,nr_inodes=1k';
 const TMPFS_LIMITS_RUN = ',size=20%,nr_inodes=800k';
@@ -195,95 +97,8 @@ const SYSTEM: Record<NonNullable<MountNamespaceSpec['protectSystem']>, readonly 
   ],
 };
 
-/** A table error: `what` names the directive value. */
-export class MountTableError extends Error {
-  override readonly name = 'MountTableError';
-  constructor(
-    readonly what: string,
-    message: string,
-  ) {
-    super(`${what}: ${message}`);
-  }
-}
-
-/** path_simplify(): no duplicate slashes, no "." components, no trailing slash. ".." is refused. */
-export function normalizePath(p: string, what: string): string {
-  if (!p.startsWith('/')) throw new MountTableError(what, `not an absolute path: ${JSON.stringify(p)}`);
-  if (p.includes('\0')) throw new MountTableError(what, 'path contains a NUL byte');
-  const parts = p.split('/').filter((c) => c !== '' && c !== '.');
-  if (parts.includes('..')) throw new MountTableError(what, `path is not normalized: ${JSON.stringify(p)}`);
-  return `/${parts.join('/')}`;
-}
-
-/** path_startswith() as a predicate: p equals prefix or lies below it. */
-export function isBelowOrEqual(p: string, prefix: string): boolean {
-  if (prefix === '/') return true;
-  return p === prefix || p.startsWith(`${prefix}/`);
-}
-
-/** path_compare(): component by component, bytewise, so a parent sorts right before its children. */
-export function comparePaths(a: string, b: string): number {
-  const ca = a.split('/').filter(Boolean);
-  const cb = b.split('/').filter(Boolean);
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    const d = Buffer.compare(Buffer.from(ca[i]!), Buffer.from(cb[i]!));
-    if (d !== 0) return d;
-  }
-  return ca.length - cb.length;
-}
-
-const entryReadOnly = (e: MountEntry): boolean => e.readOnly || e.mode === MODE.readOnly || e.mode === MODE.inaccessible || e.mode === MODE.privateTmpReadOnly;
-const entryNoExec = (e: MountEntry): boolean =>
-  e.noexec || e.mode === MODE.noExec || e.mode === MODE.inaccessible || e.mode === MODE.sysfs || e.mode === MODE.privateSysfs || e.mode === MODE.procfs;
-const entryExec = (e: MountEntry): boolean => e.exec || e.mode === MODE.exec;
-export { entryExec, entryNoExec, entryReadOnly };
-
 function entry(path: string, mode: Mode, what: string, extra: Partial<MountEntry> = {}): MountEntry {
   return { path, mode, ignore: false, readOnly: false, nosuid: false, noexec: false, exec: false, what, ...extra };
-}
-
-/** The known mount(2) flags of mount_option_mangle() (libmount's option map): [name, set, clear]. */
-const MOUNT_FLAG_OPTIONS: ReadonlyMap<string, readonly [number, number]> = new Map([
-  ['ro', [MS_RDONLY, 0]],
-  ['rw', [0, MS_RDONLY]],
-  ['nosuid', [MS_NOSUID, 0]],
-  ['suid', [0, MS_NOSUID]],
-  ['nodev', [MS_NODEV, 0]],
-  ['dev', [0, MS_NODEV]],
-  ['noexec', [MS_NOEXEC, 0]],
-  ['exec', [0, MS_NOEXEC]],
-  ['sync', [MS_SYNCHRONOUS, 0]],
-  ['async', [0, MS_SYNCHRONOUS]],
-  ['dirsync', [MS_DIRSYNC, 0]],
-  ['mand', [MS_MANDLOCK, 0]],
-  ['nomand', [0, MS_MANDLOCK]],
-  ['noatime', [MS_NOATIME, 0]],
-  ['atime', [0, MS_NOATIME]],
-  ['nodiratime', [MS_NODIRATIME, 0]],
-  ['diratime', [0, MS_NODIRATIME]],
-  ['relatime', [MS_RELATIME, 0]],
-  ['norelatime', [0, MS_RELATIME]],
-  ['strictatime', [MS_STRICTATIME, 0]],
-  ['nostrictatime', [0, MS_STRICTATIME]],
-  ['lazytime', [MS_LAZYTIME, 0]],
-  ['nolazytime', [0, MS_LAZYTIME]],
-  ['silent', [MS_SILENT, 0]],
-  ['loud', [0, MS_SILENT]],
-  ['nosymfollow', [MS_NOSYMFOLLOW, 0]],
-]);
-
-/** mount_option_mangle(): splits "a,b=c,ro" into mount(2) flags and the file-system data string. */
-export function mangleMountOptions(options: string, initialFlags: number, what: string): { flags: number; data: string } {
-  let flags = initialFlags;
-  const data: string[] = [];
-  for (const word of options.split(',')) {
-    if (word === '') continue;
-    const known = MOUNT_FLAG_OPTIONS.get(word);
-    if (known) flags = (flags | known[0]) & ~known[1];
-    else if (word.includes('\0')) throw new MountTableError(what, 'mount option contains a NUL byte');
-    else data.push(word);
-  }
-  return { flags, data: data.join(',') };
 }
 
 function parseAccessPath(raw: string, what: string): { path: string; ignore: boolean; inRoot: boolean } {
@@ -305,48 +120,6 @@ function parseAccessPath(raw: string, what: string): { path: string; ignore: boo
 export interface BuildOptions {
   /** Resolve symlinks in entry paths inside the root (default true; tests of pure ordering turn it off). */
   readonly resolveSymlinks?: boolean;
-}
-
-/**
- * Maximum symlink hops while resolving one path (CHASE_SYMLINKS_MAX).
- */
-const MAX_HOPS = 32;
-
-/**
- * chase_symlinks(path, root, CHASE_NONEXISTENT): resolves the existing part of
- * `path` inside `root` (absolute links restart at the root, ".." never leaves
- * it); the missing rest is kept as written.
- */
-export function resolveInRoot(path: string, root: string): string {
-  const rootPrefix = root === '/' ? '' : root;
-  let todo = path.split('/').filter(Boolean);
-  const done: string[] = [];
-  let hops = 0;
-  while (todo.length > 0) {
-    const c = todo.shift()!;
-    if (c === '.') continue;
-    if (c === '..') {
-      done.pop();
-      continue;
-    }
-    const host = `${rootPrefix}/${[...done, c].join('/')}`;
-    let st;
-    try {
-      st = lstatSync(host);
-    } catch {
-      return `/${[...done, c, ...todo].join('/')}`;
-    }
-    if (!st.isSymbolicLink()) {
-      done.push(c);
-      continue;
-    }
-    if (++hops > MAX_HOPS) throw new MountTableError(path, 'too many levels of symbolic links');
-    const target = readlinkSync(host, 'utf8');
-    const parts = target.split('/').filter(Boolean);
-    if (target.startsWith('/')) done.length = 0;
-    todo = [...parts, ...todo];
-  }
-  return `/${done.join('/')}`;
 }
 
 /** Builds, sorts and prunes the mount list. Throws MountTableError. */
@@ -508,9 +281,4 @@ export function pruneMountTable(list: MountEntry[]): MountEntry[] {
     out.push(f);
   }
   return out;
-}
-
-/** Mode of the propagation flag for the final remount of / (MountFlags=; systemd's default is shared). */
-export function propagationOf(spec: MountNamespaceSpec): 'shared' | 'slave' | 'private' {
-  return spec.propagation ?? 'shared';
 }

@@ -24,21 +24,18 @@
  * Everything happens in the child's namespace: the host sees no change
  * except directories systemd would create too (missing bind mount points).
  */
-import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   AT_FDCWD,
   AT_RECURSIVE,
-  AT_SYMLINK_NOFOLLOW,
   CLONE_NEWNS,
   MOUNT_ATTR_NOEXEC,
   MOUNT_ATTR_NOSUID,
   MOUNT_ATTR_RDONLY,
   MOVE_MOUNT_F_EMPTY_PATH,
-  MS_BIND,
   MS_MOVE,
   MS_NODEV,
-  MS_NOEXEC,
   MS_NOSUID,
   MS_PRIVATE,
   MS_REC,
@@ -47,53 +44,23 @@ import {
   O_CLOEXEC,
   OPEN_TREE_CLONE,
 } from '../sys/constants.js';
-import {
-  S_IFBLK,
-  S_IFCHR,
-  S_IFDIR,
-  S_IFIFO,
-  S_IFMT,
-  S_IFREG,
-  S_IFSOCK,
-  STATX_ATTR_MOUNT_ROOT,
-  STATX_MODE,
-  STATX_OFF_ATTRIBUTES,
-  STATX_OFF_ATTRIBUTES_MASK,
-  STATX_OFF_MODE,
-  STATX_SIZE,
-  STATX_TYPE,
-} from '../sys/constants-mounts.js';
-import { cString, cZero } from '../sys/cmem.js';
+import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK } from '../sys/constants-mounts.js';
+import { cString } from '../sys/cmem.js';
 import { chdir, close, umask, unshare } from '../sys/libc.js';
-import { chroot, mkdir, mknod, mount, move_mount, open_tree, statx } from '../sys/libc-mounts.js';
+import { chroot, mkdir, mknod, mount, move_mount, open_tree } from '../sys/libc-mounts.js';
 import { fail, type ChildFn } from '../launch/child.js';
-import { compilePrivateDev } from './mounts-dev.js';
+import { childFs, compileApply, type ApplyEnv, type InaccessibleNodes } from './mounts-apply.js';
 import { failure, STAGE, type FailureStage } from './mounts-failure.js';
-import { compileRemount, mountinfoHandle } from './mounts-remount.js';
+import { compileRemount, mountinfoHandle, type RemountSpec } from './mounts-remount.js';
 import { buildMountTable, entryExec, entryNoExec, entryReadOnly, isBelowOrEqual, MODE, type MountEntry, type MountNamespaceSpec } from './mounts-table.js';
-
-const ENOENT = 2;
-const EEXIST = 17;
-const EBUSY = 16;
-const ELOOP = 40;
 
 /** Default staging directory on the host (created by the parent, mode 0700; only ever a mount point). */
 export const DEFAULT_STAGING = '/run/sysg/mount-staging';
-
-const INACCESSIBLE_KINDS = ['dir', 'reg', 'chr', 'blk', 'fifo', 'sock'] as const;
 
 export interface CompiledNamespace {
   readonly run: ChildFn;
   /** The sorted, pruned mount list (for messages and tests). */
   readonly entries: readonly MountEntry[];
-}
-
-/** Parents of `rel` below the root, shallowest first: "/a/b/c" → ["/a", "/a/b"]. */
-function parentsOf(rel: string): string[] {
-  const parts = rel.split('/').filter(Boolean);
-  const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) out.push(`/${parts.slice(0, i).join('/')}`);
-  return out;
 }
 
 /**
@@ -108,22 +75,7 @@ export function compileMountNamespace(spec: MountNamespaceSpec, staging: string,
   const inaccDir = `${staging}/inaccessible`;
   const at = (rel: string): string => (rel === '/' ? rootDir : rootDir + rel);
 
-  const stx = keep(cZero(STATX_SIZE));
-  /** lstat/stat through statx: the st_mode, or -errno. */
-  const modeOf = (path: Buffer, follow: boolean): number => {
-    if (statx(AT_FDCWD, path, follow ? 0 : AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE, stx) < 0) return -fail();
-    return stx.readUInt16LE(STATX_OFF_MODE);
-  };
-  /** path_is_mount_point(): 1, 0 or -errno. */
-  const isMountPoint = (path: Buffer): number => {
-    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, stx) < 0) return -fail();
-    if ((stx.readUInt16LE(STATX_OFF_ATTRIBUTES_MASK) & STATX_ATTR_MOUNT_ROOT) === 0) return -ELOOP; // kernel < 5.8: unsupported
-    return (stx.readUInt16LE(STATX_OFF_ATTRIBUTES) & STATX_ATTR_MOUNT_ROOT) !== 0 ? 1 : 0;
-  };
-  const mkdirAll = (dirs: readonly Buffer[]): void => {
-    for (let i = 0; i < dirs.length; i++) mkdir(dirs[i]!, 0o755);
-  };
-
+  const fs = childFs(keep);
   const n = entries.length;
   /** Per entry: 1 when the first round skipped it (a missing "-" path), so later rounds skip it too. */
   const skipped = new Uint8Array(n);
@@ -132,8 +84,14 @@ export function compileMountNamespace(spec: MountNamespaceSpec, staging: string,
   const noexecRound: (ChildFn | null)[] = [];
   const nosuidRound: (ChildFn | null)[] = [];
   const info = mountinfoHandle();
+  /** Whether some attribute change has to walk /proc/self/mountinfo (then it is opened once, after unshare). */
+  const scans: boolean[] = [];
+  const remount = (r: RemountSpec): ChildFn => {
+    scans.push(r.recursive && r.exclude.length > 0);
+    return compileRemount(r, info, keep);
+  };
 
-  const inaccessible: Record<(typeof INACCESSIBLE_KINDS)[number], Buffer> = {
+  const inaccessible: InaccessibleNodes = {
     dir: c(`${inaccDir}/dir`),
     reg: c(`${inaccDir}/reg`),
     chr: c(`${inaccDir}/chr`),
@@ -144,174 +102,17 @@ export function compileMountNamespace(spec: MountNamespaceSpec, staging: string,
   /** [0] = 1 when the 0:0 device nodes could be created (not in a user namespace). */
   const haveDevNodes = new Int32Array(1);
 
+  const env: ApplyEnv = { spec, c, at, keep, inaccessible, haveDevNodes, skipped, fs };
   entries.forEach((e, i) => {
-    const path = c(at(e.path));
-    const parents = parentsOf(e.path).map((p) => c(at(p)));
+    applies.push(compileApply(e, i, env));
     const ignore = e.ignore;
-    const skip = (): number => {
-      skipped[i] = 1;
-      return 0;
-    };
-    let apply: ChildFn;
-    switch (e.mode) {
-      case MODE.inaccessible:
-        apply = () => {
-          const m = modeOf(path, false);
-          if (m < 0) return -m === ENOENT && ignore ? skip() : -m;
-          const t = m & S_IFMT;
-          const node =
-            t === S_IFDIR ? inaccessible.dir
-            : t === S_IFREG ? inaccessible.reg
-            : t === S_IFIFO ? inaccessible.fifo
-            : t === S_IFSOCK ? inaccessible.sock
-            : t === S_IFCHR ? (haveDevNodes[0] === 1 ? inaccessible.chr : inaccessible.sock)
-            : t === S_IFBLK ? (haveDevNodes[0] === 1 ? inaccessible.blk : inaccessible.sock)
-            : null;
-          if (node === null) return ELOOP; // a symlink: systemd refuses too
-          return mount(node, path, null, MS_BIND, null) < 0 ? fail() : 0;
-        };
-        break;
-      case MODE.readOnly:
-      case MODE.readWrite:
-      case MODE.readWriteImplicit:
-      case MODE.exec:
-      case MODE.noExec:
-        // Make it a mount point (a bind onto itself) so its attributes can change separately.
-        apply = () => {
-          const r = isMountPoint(path);
-          if (r < 0) return -r === ENOENT && ignore ? skip() : -r;
-          if (r === 1) return 0;
-          return mount(path, path, null, MS_BIND | MS_REC, null) < 0 ? fail() : 0;
-        };
-        break;
-      case MODE.bind:
-      case MODE.rbind:
-      case MODE.privateTmp:
-      case MODE.privateTmpReadOnly: {
-        const source = c(e.source!);
-        const flags = MS_BIND | (e.mode === MODE.bind ? 0 : MS_REC);
-        apply = () => {
-          if (mount(source, path, null, flags, null) >= 0) return 0;
-          const err = fail();
-          if (err !== ENOENT) return err;
-          // Either end is missing: a missing source is fine with "-"; a missing mount point is created.
-          const sm = modeOf(source, true);
-          if (sm < 0) return -sm === ENOENT && ignore ? skip() : -sm;
-          mkdirAll(parents);
-          const made = (sm & S_IFMT) === S_IFDIR ? mkdir(path, 0o755) : mknod(path, S_IFREG | 0o755, 0);
-          if (made < 0) {
-            const me = fail();
-            if (me !== EEXIST) return me;
-          }
-          return mount(source, path, null, flags, null) < 0 ? fail() : 0;
-        };
-        break;
-      }
-      case MODE.tmpfs:
-      case MODE.emptyDir:
-      case MODE.run: {
-        const fstype = c('tmpfs');
-        const data = c(e.options ?? '');
-        const flags = e.flags ?? 0;
-        const onlyIfNotMounted = e.mode === MODE.run;
-        apply = () => {
-          if (onlyIfNotMounted && isMountPoint(path) === 1) return 0;
-          mkdirAll(parents);
-          mkdir(path, 0o755);
-          return mount(fstype, path, fstype, flags, data) < 0 ? fail() : 0;
-        };
-        break;
-      }
-      case MODE.privateDev: {
-        const fstype = c('tmpfs');
-        const dev = compilePrivateDev(at(e.path), keep);
-        const data = c(dev.options);
-        const flags = e.flags ?? 0;
-        apply = () => {
-          mkdirAll(parents);
-          mkdir(path, 0o755);
-          if (mount(fstype, path, fstype, flags, data) < 0) return fail();
-          return dev.populate();
-        };
-        break;
-      }
-      case MODE.bindDev:
-      case MODE.sysfs: {
-        // MountAPIVFS=: the host's /dev or /sys, unless something is mounted there already.
-        const source = c(e.mode === MODE.sysfs ? '/sys' : '/dev');
-        apply = () => {
-          mkdirAll(parents);
-          mkdir(path, 0o755);
-          const r = isMountPoint(path);
-          if (r < 0) return -r;
-          if (r === 1) return 0;
-          return mount(source, path, null, MS_BIND | MS_REC, null) < 0 ? fail() : 0;
-        };
-        break;
-      }
-      case MODE.privateSysfs: {
-        // mount_private_apivfs(): a new sysfs instance (it shows the service's network namespace),
-        // then the host's submounts of /sys (cgroup, debugfs, …) bound back on top of it.
-        const fstype = c('sysfs');
-        const subs = hostSubmounts('/sys').map((m) => [c(m), c(at(m))] as const);
-        apply = () => {
-          mkdirAll(parents);
-          mkdir(path, 0o755);
-          if (mount(fstype, path, fstype, MS_NOSUID | MS_NOEXEC | MS_NODEV, null) < 0) {
-            const err = fail();
-            // EBUSY: the very instance is mounted there already (NetworkNamespacePath= naming our own
-            // namespace): /sys shows the right network namespace as it is.
-            return err === EBUSY ? 0 : err;
-          }
-          for (let k = 0; k < subs.length; k++) mount(subs[k]![0], subs[k]![1], null, MS_BIND | MS_REC, null);
-          return 0;
-        };
-        break;
-      }
-      case MODE.procfs: {
-        // A new procfs instance (it matches the service's pid namespace) with ProtectProc=/ProcSubset=.
-        const hide = spec.protectProc ?? (spec.procSubset === 'pid' ? 'off' : undefined);
-        const opts = [hide !== undefined ? `hidepid=${hide}` : '', spec.procSubset === 'pid' ? 'subset=pid' : ''].filter(Boolean).join(',');
-        const fstype = c('proc');
-        const data = opts ? c(opts) : null;
-        const hostProc = c('/proc');
-        const EPERM = 1;
-        apply = () => {
-          mkdirAll(parents);
-          mkdir(path, 0o755);
-          if (mount(fstype, path, fstype, MS_NOSUID | MS_NOEXEC | MS_NODEV, data) >= 0) return 0;
-          const err = fail();
-          // Without the privilege for a new instance (a user namespace without its own pid
-          // namespace), systemd keeps the host's /proc. Not when hidepid=/subset= were asked for:
-          // those would silently be lost.
-          if (err !== EPERM || data !== null) return err;
-          const r = isMountPoint(path);
-          if (r === 1) return 0;
-          return mount(hostProc, path, null, MS_BIND | MS_REC, null) < 0 ? fail() : 0;
-        };
-        break;
-      }
-      case MODE.mqueue: {
-        const fstype = c('mqueue');
-        const flags = e.flags ?? 0;
-        apply = () => {
-          mkdirAll(parents);
-          mkdir(path, 0o755);
-          return mount(fstype, path, fstype, flags, null) < 0 ? fail() : 0;
-        };
-        break;
-      }
-      default:
-        throw new Error(`mount mode ${String(e.mode)} has no implementation`);
-    }
-    applies.push(apply);
 
     // Second round: read-only (and an entry's own nosuid), as make_read_only().
     const below = entries.filter((o) => o !== e && o.path !== e.path && isBelowOrEqual(o.path, e.path)).map((o) => at(o.path));
     const ro = entryReadOnly(e);
     const roSet = (ro || e.mode === MODE.privateDev ? MOUNT_ATTR_RDONLY : 0) | (e.nosuid ? MOUNT_ATTR_NOSUID : 0);
     const roSubmounts = ro && e.mode !== MODE.emptyDir && e.mode !== MODE.tmpfs;
-    roRound.push(roSet === 0 ? null : compileRemount({ path: at(e.path), exclude: below, set: roSet, clear: 0, recursive: roSubmounts, ignoreMissing: ignore }, info, keep));
+    roRound.push(roSet === 0 ? null : remount({ path: at(e.path), exclude: below, set: roSet, clear: 0, recursive: roSubmounts, ignoreMissing: ignore }));
 
     // Third round: noexec/exec, as make_noexec().
     const submounts = e.mode !== MODE.emptyDir && e.mode !== MODE.tmpfs;
@@ -319,15 +120,16 @@ export function compileMountNamespace(spec: MountNamespaceSpec, staging: string,
     const exec = !noexec && entryExec(e);
     noexecRound.push(
       noexec || exec
-        ? compileRemount({ path: at(e.path), exclude: below, set: noexec ? MOUNT_ATTR_NOEXEC : 0, clear: exec ? MOUNT_ATTR_NOEXEC : 0, recursive: submounts, ignoreMissing: ignore }, info, keep)
+        ? remount({ path: at(e.path), exclude: below, set: noexec ? MOUNT_ATTR_NOEXEC : 0, clear: exec ? MOUNT_ATTR_NOEXEC : 0, recursive: submounts, ignoreMissing: ignore })
         : null,
     );
 
     // Fourth round: NoNewPrivileges= makes every entry nosuid, without exclusions (make_nosuid()).
-    nosuidRound.push(spec.nosuid ? compileRemount({ path: at(e.path), exclude: [], set: MOUNT_ATTR_NOSUID, clear: 0, recursive: submounts, ignoreMissing: ignore }, info, keep) : null);
+    nosuidRound.push(spec.nosuid ? remount({ path: at(e.path), exclude: [], set: MOUNT_ATTR_NOSUID, clear: 0, recursive: submounts, ignoreMissing: ignore }) : null);
   });
 
   const needInaccessible = entries.some((e) => e.mode === MODE.inaccessible);
+  const needMountinfo = scans.some(Boolean);
   const stagingC = c(staging);
   const rootC = c(rootDir);
   const inaccC = c(inaccDir);
@@ -383,8 +185,10 @@ export function compileMountNamespace(spec: MountNamespaceSpec, staging: string,
       err = applies[i]!();
       if (err !== 0) return fail2(STAGE['apply'], i, err);
     }
-    err = info.open();
-    if (err !== 0) return fail2(STAGE['mountinfo'], -1, err);
+    if (needMountinfo) {
+      err = info.open();
+      if (err !== 0) return fail2(STAGE['mountinfo'], -1, err);
+    }
     err = rounds(roRound, STAGE['read-only']);
     if (err === 0) err = rounds(noexecRound, STAGE['noexec']);
     if (err === 0) err = rounds(nosuidRound, STAGE['nosuid']);
@@ -407,18 +211,6 @@ export function compileMountNamespace(spec: MountNamespaceSpec, staging: string,
   return { run, entries };
 }
 
-/** Mount points directly below `top` in this process's mount table (the zygote's: the host's). */
-function hostSubmounts(top: string): string[] {
-  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  const rows = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split(' '))
-    .map((f) => ({ id: f[0]!, parent: f[1]!, point: unescape(f[4]!) }));
-  const tops = new Set(rows.filter((r) => r.point === top).map((r) => r.id));
-  return [...new Set(rows.filter((r) => tops.has(r.parent) && r.point !== top && r.point.startsWith(`${top}/`)).map((r) => r.point))];
-}
-
 /** The staging directory: a root-owned directory that is not a symlink (created 0700 when missing). */
 function prepareStaging(staging: string): void {
   if (!staging.startsWith('/') || staging === '/') throw new Error(`mount staging directory must be an absolute path other than /: ${staging}`);
@@ -429,5 +221,5 @@ function prepareStaging(staging: string): void {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
   const st = lstatSync(staging);
-  if (!st.isDirectory() || st.uid !== 0) throw new Error(`mount staging directory ${staging} must be a root-owned directory`);
+  if (!st.isDirectory() || st.uid !== (process.geteuid?.() ?? 0)) throw new Error(`mount staging directory ${staging} must be a directory owned by the launcher's user`);
 }
