@@ -6,8 +6,10 @@
  * - convert: every real unit file at hand (systemd's test-execute units from
  *   ../shared and this machine's /usr/lib/systemd/system) converted in one
  *   process, parse + translate + YAML emission; goal: >= 250 units in <= 1 s.
- * - launch: /bin/true launch->exit through the zygote vs child_process.spawn
- *   (sandboxed launches and bubblewrap join when the mechanisms land).
+ * - launch: /bin/true launch->exit through the zygote vs child_process.spawn.
+ * - hardened: /bin/true with issue 3's bench set through sysg's launcher (plan
+ *   from the plan layer) vs bubblewrap doing the same, vs spawn for scale
+ *   (launch-hardened.ts); goal <= 1.0x bwrap.
  */
 import { readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,6 +19,7 @@ import { emitYaml } from '../../src/convert/emit.js';
 import { UnitSearchPath } from '../../src/unit/search-path.js';
 import { packageRoot } from '../../src/package-root.js';
 import { benchLaunch } from '../../src/launch/bench.js';
+import { benchHardenedLaunch, HARDENED_BENCH_NOTES } from './launch-hardened.js';
 
 interface Row {
   readonly metric: string;
@@ -64,4 +67,5 @@ function printTable(rows: readonly Row[]): void {
   process.stdout.write(`${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}\n`);
 }
 
-printTable([...benchConvert(), ...(await benchLaunch())]);
+printTable([...benchConvert(), ...(await benchLaunch()), ...(await benchHardenedLaunch())]);
+process.stdout.write(`\nhardened vs bwrap, remaining differences:\n${HARDENED_BENCH_NOTES.map((n) => `- ${n}`).join('\n')}\n`);
