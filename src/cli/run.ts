@@ -3,6 +3,7 @@
  * supervise their services in the foreground, every sandbox directive
  * enforced or the service refused. Output is prefixed with the unit name.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,10 @@ import { formatDiagnostic } from '../unit/diagnostics.js';
 import { UnitSearchPath } from '../unit/search-path.js';
 import type { ServiceCgroup } from '../mechanisms/cgroups.js';
 import { removeIpcOf } from '../mechanisms/ipc.js';
-import { ServiceRun, type ServiceOutcome } from '../supervise/run-service.js';
+import { CommandRunner } from '../supervise/command-runner.js';
+import { conditionVerdict, outcomeOf, PidWatcher, readPidFile, type ServiceOutcome } from '../supervise/foreground.js';
+import { serviceConfig } from '../supervise/service-config.js';
+import { ServiceUnit } from '../supervise/service-unit.js';
 import { LogPipe } from '../supervise/stdio.js';
 
 export interface RunCliOptions {
@@ -107,35 +111,42 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
   }
 
   const launcher = await Launcher.start();
+  const pids = new PidWatcher(launcher);
   const managerEnv = { ...process.env };
+  const privileged = supervisorIsPrivileged();
+  const hardNofile = nofileHard();
   const runs = prepared.map((prep) => {
     const name = prep.svc.unitName;
     const log = new LogPipe((line) => process.stdout.write(`${name}: ${line}\n`));
-    const run = new ServiceRun(prep, {
-      launcher,
-      log,
-      tmpDir: dirs.tmpDir,
-      supervisorPrivileged: supervisorIsPrivileged(),
-      nofileHard: nofileHard(),
-      managerEnv,
+    const runner = new CommandRunner(prep, { launcher, log, tmpDir: dirs.tmpDir, supervisorPrivileged: privileged, nofileHard: hardNofile, managerEnv, say }, randomBytes(16).toString('hex'));
+    const unit: ServiceUnit = new ServiceUnit(name, serviceConfig(prep.svc), runner, {
+      checkConditions: () => conditionVerdict(prep, managerEnv),
+      processes: (): number[] => (prep.cgroup ? prep.cgroup.pids() : unit.mainPid && pids.alive(unit.mainPid) ? [unit.mainPid] : []),
+      watchPid: (pid) => pids.wait(pid),
+      readPidFile,
+      signal: (pid, sig) => {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          /* already gone */
+        }
+      },
+      notifySocket: undefined,
       say,
+      changed: () => undefined,
     });
-    return { prep, run, log };
+    return { prep, unit, runner, log };
   });
-  const stop = (): void => runs.forEach((r) => r.run.requestStop());
+  const stop = (): void => void Promise.all(runs.map((r) => r.unit.stop()));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const outcomes: { unit: string; outcome: ServiceOutcome; message?: string }[] = [];
   try {
     await Promise.all(
-      runs.map(async ({ prep, run, log }) => {
-        let outcome: ServiceOutcome;
+      runs.map(async ({ prep, unit, runner, log }) => {
         try {
-          outcome = await run.start();
-        } catch (e) {
-          if (!(e instanceof ModelError)) throw e;
-          say(`${prep.svc.unitName}: ${e.message}`);
-          outcome = { result: 'refused', exitStatus: 1, status: 'refused', commands: [] };
+          await unit.start();
+          await unit.finished();
         } finally {
           if (prep.cgroup) await drainCgroup(prep.cgroup, say);
           // RemoveIPC=: after the last process of the user's service is gone.
@@ -143,7 +154,7 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
           await log.close();
           for (const p of prep.removeAtStop) removeQuietly(p);
         }
-        outcomes.push({ unit: prep.svc.unitName, outcome });
+        outcomes.push({ unit: prep.svc.unitName, outcome: outcomeOf(unit, runner) });
       }),
     );
   } finally {

@@ -2,7 +2,7 @@
 import type { Exit } from '../launch/protocol.js';
 import { SIGNALS } from '../sys/constants.js';
 
-export type ServiceResult = 'success' | 'exit-code' | 'signal' | 'core-dump' | 'timeout' | 'resources' | 'exec-condition' | 'protocol';
+export type ServiceResult = 'success' | 'exit-code' | 'signal' | 'core-dump' | 'timeout' | 'watchdog' | 'start-limit-hit' | 'resources' | 'exec-condition' | 'protocol';
 
 export interface CommandEnd {
   readonly exit: Exit;

@@ -1,0 +1,119 @@
+/**
+ * Starting one command of a service: its plan (src/plan), its standard
+ * streams, the launch through the zygote, and a record of what happened
+ * (the result file and `sysg status` show these).
+ */
+import { closeSync } from 'node:fs';
+import { LaunchError, type Launcher } from '../launch/launcher.js';
+import type { Exit } from '../launch/protocol.js';
+import { exitCodeLabel } from '../launch/exit-codes.js';
+import type { ExecCommand } from '../plan/context.js';
+import { planCommand, type PreparedService } from '../plan/prepare.js';
+import { SetupError } from '../plan/process.js';
+import { ModelError } from '../plan/service.js';
+import { describeExit } from './exec-status.js';
+import { resolveStdio, type LogPipe } from './stdio.js';
+
+export type CommandKind = 'condition' | 'start_pre' | 'start' | 'start_post' | 'reload' | 'stop' | 'stop_post';
+
+export interface CommandRecord {
+  readonly kind: CommandKind;
+  readonly argv: readonly string[];
+  readonly pid?: number;
+  /** "exit:0", "signal:SIGSYS", "setup:226" when it failed before exec, "lost". */
+  status: string;
+  readonly error?: string;
+}
+
+/** A command that reached execve: its pid and its end (undefined if the zygote died first). */
+export interface StartedCommand {
+  readonly pid: number;
+  readonly exited: Promise<Exit | undefined>;
+}
+
+/** A command that failed before execve, with systemd's exit status for the failed step. */
+export interface FailedCommand {
+  readonly setupStatus: number;
+}
+
+export interface CommandRunnerContext {
+  readonly launcher: Launcher;
+  readonly log: LogPipe;
+  readonly tmpDir: string;
+  readonly supervisorPrivileged: boolean;
+  readonly nofileHard: number;
+  readonly managerEnv: Readonly<Record<string, string | undefined>>;
+  readonly say: (message: string) => void;
+}
+
+export class CommandRunner {
+  readonly records: CommandRecord[] = [];
+
+  constructor(
+    private readonly prep: PreparedService,
+    private readonly ctx: CommandRunnerContext,
+    private readonly invocationId: string,
+  ) {}
+
+  private get name(): string {
+    return this.prep.svc.unitName;
+  }
+
+  commands(kind: CommandKind): ExecCommand[] {
+    return (this.prep.svc.list(`commands.${kind}`) ?? []) as ExecCommand[];
+  }
+
+  async start(kind: CommandKind, cmd: ExecCommand, extraEnv: ReadonlyArray<readonly [string, string]>): Promise<StartedCommand | FailedCommand> {
+    let closeAfter: number[] = [];
+    try {
+      const planned = planCommand(this.prep, cmd, {
+        managerEnv: this.ctx.managerEnv,
+        extraEnv: [['INVOCATION_ID', this.invocationId], ...extraEnv],
+        supervisorPrivileged: this.ctx.supervisorPrivileged,
+        nofileHard: this.ctx.nofileHard,
+        warn: (m) => this.ctx.say(m),
+      });
+      const stdio = resolveStdio(planned.stdio, () => this.ctx.log.writeFd, this.ctx.tmpDir);
+      closeAfter = stdio.closeAfter;
+      let launched;
+      try {
+        launched = await this.ctx.launcher.launch({ ...planned.plan, stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
+      } catch (e) {
+        if (!(e instanceof LaunchError)) throw e;
+        const field = e.planStep === undefined ? undefined : planned.stepFields[e.planStep];
+        const where = field ? `${this.prep.svc.source(field)}: ` : '';
+        const code = e.exitCode ?? 1;
+        this.ctx.say(`${this.name}: ${kind} ${cmd.argv.join(' ')}: ${where}${e.message}`);
+        this.records.push({ kind, argv: cmd.argv, status: `setup:${code}`, error: e.message, ...(e.pid ? { pid: e.pid } : {}) });
+        return { setupStatus: code };
+      }
+      const record: CommandRecord = { kind, argv: cmd.argv, pid: launched.pid, status: 'running' };
+      this.records.push(record);
+      const exited = launched.exited.then((end) => {
+        if ('lost' in end) {
+          record.status = 'lost';
+          return undefined;
+        }
+        record.status = describeExit(end);
+        return end;
+      });
+      return { pid: launched.pid, exited };
+    } catch (e) {
+      if (e instanceof SetupError || e instanceof ModelError) {
+        const code = e instanceof SetupError ? e.exitCode : 1;
+        this.ctx.say(`${this.name}: ${kind}: ${e.message}${e instanceof SetupError ? ` (${exitCodeLabel(code)})` : ''}`);
+        this.records.push({ kind, argv: cmd.argv, status: `setup:${code}`, error: e.message });
+        return { setupStatus: code };
+      }
+      throw e;
+    } finally {
+      for (const fd of closeAfter) {
+        try {
+          closeSync(fd);
+        } catch {
+          /* already closed */
+        }
+      }
+    }
+  }
+}
