@@ -92,7 +92,7 @@ t.test('two supervisors, two processes: the second is refused, and the lock dies
   }
   // the pid is also found through /proc/locks when the file holds none
   writeFileSync(join(dir, 'supervisor.lock'), '');
-  t.throws(() => acquireLock(dir), { detail: { pid: child.pid! } }, '/proc/locks fallback');
+  t.throws(() => acquireLock(dir), { code: 'locked', message: `(pid ${child.pid})` }, '/proc/locks fallback');
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGKILL');
   await exited;
