@@ -60,6 +60,8 @@ export class ServiceUnit {
   private readyWaiter: (() => void) | undefined;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private cycle: Promise<void> | undefined;
+  /** The main process's end while it runs (its exit fills $EXIT_CODE/$EXIT_STATUS for ExecStopPost=). */
+  private mainWatch: Promise<Exit | undefined> | undefined;
 
   constructor(
     readonly name: string,
@@ -218,6 +220,11 @@ export class ServiceUnit {
       await this.runList('stop', deadline);
     }
     await this.killRemaining(restarting);
+    if (this.mainWatch && !this.mainExit) {
+      const end = await Promise.race([this.mainWatch, sleep(1000).then(() => undefined)]);
+      if (end) this.mainExit = end;
+    }
+    this.mainWatch = undefined;
     this.set('deactivating', 'stop-post');
     const wasStop = this.stopRequested;
     this.stopRequested = false;
@@ -247,6 +254,7 @@ export class ServiceUnit {
     this.mainExit = undefined;
     this.setupStatus = undefined;
     this.mainPid = undefined;
+    this.mainWatch = undefined;
     if (!this.limit.test(Date.now())) {
       this.result = 'start-limit-hit';
       this.hooks.say(`${this.name}: start request repeated too quickly, refusing to start`);
@@ -330,6 +338,7 @@ export class ServiceUnit {
       return shallRestart(this.cfg.restart, 'success', this.mainExit, this.cfg.restartPrevent, this.cfg.restartForce) && !this.stopRequested;
     }
     this.set('active', 'running');
+    this.mainWatch = main;
     this.armWatchdog();
     const end = await this.race(main, Infinity);
     if (end === 'stop') {
