@@ -23,6 +23,7 @@ import {
   UnitGraph,
   type UnitDeps,
   unitDepsFromModel,
+  unsupportedJobs,
   verifyActiveResult,
 } from '../src/supervise/deps.js';
 
@@ -301,6 +302,14 @@ t.test('failure propagation: Requires= with After= fails the dependent, without 
   t.same(r.finish('a.service/start', 'done'), [], 'a later report is ignored');
   t.equal(r.statusOf('a.service/start'), 'dependency');
 
+  // Without After=b but a still waiting for something else (After=c): b's failure ends a's waiting job.
+  g = G({ name: 'a', requires: ['b', 'c'], after: ['c'] }, { name: 'b' }, { name: 'c' });
+  r = new JobRunner(ok(planStart(['a'], g)), g);
+  t.same(r.take().map((j) => j.id).sort(), ['b.service/start', 'c.service/start']);
+  t.same(r.finish('b.service/start', 'failed').map((o) => [o.id, o.result, o.running]), [['a.service/start', 'dependency', false]]);
+  r.finish('c.service/start', 'done');
+  t.same(r.take(), [], 'a never runs');
+
   // Wants= + After=: b's failure does not matter, a runs.
   g = G({ name: 'a', wants: ['b'], after: ['b'] }, { name: 'b' });
   const s = simulate(ok(planStart(['a'], g)), g, (j) => (j.unit === 'b.service' ? 'failed' : 'done'));
@@ -491,6 +500,12 @@ t.test('redundant jobs: units already active get no job; their own Wants= are no
   t.same(ids(planStart(['a'], g)), ['a.service/start', 'b.service/start', 'c.service/start']);
   t.same(ids(planStop(['a'], g)), ['a.service/stop'], 'a requested stop stays as a no-op job');
   t.equal(job(ok(planStop(['a'], g)), 'a.service/stop').noop, true);
+});
+
+t.test('unsupported unit types are reported', async (t) => {
+  const g = G({ name: 'a', requires: ['data.mount', 's.socket'] }, { name: 'data.mount' }, { name: 's.socket' });
+  const p = ok(planStart(['a'], g));
+  t.same(unsupportedJobs(p).map((j) => j.id), ['data.mount/start']);
 });
 
 t.test('DefaultDependencies= is ignored; RefuseManualStart=/Stop=', async (t) => {
