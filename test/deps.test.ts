@@ -445,6 +445,8 @@ t.test('retroactive start when a unit becomes active without a job', async (t) =
     ],
   );
   t.same(onStateChange({ unit: 'a', from: 'activating', to: 'active', job: 'start' }, g), []);
+  const g2 = G({ name: 'a', requires: ['r'], after: ['r'] }, { name: 'r' });
+  t.same(onStateChange({ unit: 'a', from: 'inactive', to: 'active' }, g2), [], 'not the units it is ordered after');
 });
 
 t.test('reload propagation', async (t) => {

@@ -13,7 +13,8 @@
  *     planRestart) and for automatic restarts (planStart with restartDependencies).
  *   - Retroactive start: a unit that becomes active/activating without a start
  *     job starts its Requires=/BindsTo=/Upholds= units (mode replace) and
- *     Wants= units (mode fail), and stops units it conflicts with (either side).
+ *     Wants= units (mode fail) — except those it is After= (as systemd ≥ v256)
+ *     — and stops units it conflicts with (either side).
  *   - OnFailure=: entering "failed" (not when Restart= will restart it) starts
  *     the OnFailure= units (mode OnFailureJobMode=, default replace).
  *     OnSuccess=: entering "inactive" from an active state, likewise.
@@ -88,10 +89,14 @@ export function onStateChange(change: StateChange, graph: UnitGraph, ctx: EventC
 
   if (unexpected && os !== ns) {
     if (isInactiveOrFailed(os) && isActiveOrActivating(ns)) {
+      // Units this one is ordered after are not started behind its back (systemd ≥ v256 skips them).
+      const ordered = graph.get(u, 'after');
       for (const d of graph.getAll(u, ['requires', 'binds_to', 'upholds']))
-        if (!isActiveOrActivating(st(d))) push({ kind: 'start', unit: d, mode: 'replace', reason: `${u} became active without a job` });
+        if (!ordered.has(d) && !isActiveOrActivating(st(d)))
+          push({ kind: 'start', unit: d, mode: 'replace', reason: `${u} became active without a job` });
       for (const d of graph.get(u, 'wants'))
-        if (!isActiveOrActivating(st(d))) push({ kind: 'start', unit: d, mode: 'fail', reason: `${u} became active without a job` });
+        if (!ordered.has(d) && !isActiveOrActivating(st(d)))
+          push({ kind: 'start', unit: d, mode: 'fail', reason: `${u} became active without a job` });
       for (const d of graph.getAll(u, ['conflicts', 'conflicted_by']))
         if (!isInactiveOrDeactivating(st(d))) push({ kind: 'stop', unit: d, reason: `${u} conflicts with it and became active` });
     } else if (isActiveOrActivating(os) && isInactiveOrDeactivating(ns)) {
