@@ -13,8 +13,8 @@
  * Removal at stop: runtime directories unless RuntimeDirectoryPreserve=, and
  * the credentials directory.
  */
-import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { EXIT } from '../launch/exit-codes.js';
 import type { ExecDirectory, Identity } from './context.js';
 import { SetupError } from './process.js';
@@ -45,54 +45,116 @@ function mkdirParents(path: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
 }
 
+/** "a\\:b:c" → ["a:b", "c"]: the model keeps systemd's "\\:" escape for a literal colon. */
+function splitEntry(entry: string): { rel: string; link: string | undefined } {
+  const parts: string[] = [''];
+  for (let i = 0; i < entry.length; i++) {
+    if (entry[i] === '\\' && entry[i + 1] === ':') {
+      parts[parts.length - 1] += ':';
+      i++;
+    } else if (entry[i] === ':') parts.push('');
+    else parts[parts.length - 1] += entry[i];
+  }
+  return { rel: parts[0]!, link: parts[1] };
+}
+
+/**
+ * Whether a kind lives under <base>/private/ (exec_directory_is_private()):
+ * only with DynamicUser=, never ConfigurationDirectory=, and RuntimeDirectory=
+ * only when preserved (otherwise it is removed at stop anyway).
+ */
+function isPrivate(kind: ExecDirectory['kind'], dynamic: boolean, preserve: boolean): boolean {
+  if (!dynamic || kind === 'configuration') return false;
+  return kind !== 'runtime' || preserve;
+}
+
+/** chown -R, as systemd does when a directory's owner is not the service user (a new dynamic uid). */
+function chownTree(path: string, uid: number, gid: number): void {
+  const st = lstatSync(path);
+  if (st.uid === uid && st.gid === gid) return;
+  const walk = (p: string): void => {
+    const s = lstatSync(p);
+    lchownSync(p, uid, gid);
+    if (s.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name));
+  };
+  walk(path);
+}
+
+function isSymlink(p: string): boolean {
+  return lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+}
+
+/** Replaces whatever is at linkPath by a relative symlink to target. */
+function symlinkRelative(target: string, linkPath: string): void {
+  mkdirParents(linkPath);
+  const rel = relative(dirname(linkPath), target);
+  const st = lstatSync(linkPath, { throwIfNoEntry: false });
+  if (st?.isSymbolicLink() && readlinkSync(linkPath) === rel) return;
+  if (st) rmSync(linkPath, { recursive: st.isSymbolicLink() ? false : true, force: true });
+  symlinkSync(rel, linkPath);
+}
+
+/**
+ * systemd's setup_exec_directory(): entries sorted, an entry below another one
+ * only created (inside its parent, no symlink of its own), private/ with its
+ * symlink for DynamicUser=, migration of a plain directory into private/ (and
+ * back when DynamicUser= is turned off), ownership fixed recursively.
+ */
 export function prepareExecDirectories(svc: ServiceView, identity: Identity | undefined, root = ''): PreparedDirectories {
   const dirs: ExecDirectory[] = [];
   const removeAtStop: string[] = [];
   const dynamic = identity?.dynamic === true;
   for (const kind of Object.keys(BASES) as ExecDirectory['kind'][]) {
     const field = `directories.${kind}`;
-    const paths = svc.strings(`${field}.paths`) ?? [];
-    if (paths.length === 0) continue;
+    const entries = (svc.strings(`${field}.paths`) ?? []).map(splitEntry);
+    if (entries.length === 0) continue;
+    // exec_directory_sort(): by path; a child of another entry is only created.
+    entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
     const modeValue = svc.scalar(`${field}.mode`);
     const mode = modeValue === undefined ? 0o755 : typeof modeValue === 'number' ? modeValue : parseInt(modeValue, 8);
+    const preserveValue = svc.value(`${field}.preserve`);
+    const preserve = preserveValue === true || preserveValue === 'yes' || preserveValue === 'restart';
     const base = root + BASES[kind];
-    const usePrivate = dynamic && kind !== 'runtime' && kind !== 'configuration';
-    for (const entry of paths) {
-      const [rel, link] = entry.split(':') as [string, string | undefined];
+    const priv = isPrivate(kind, dynamic, preserve);
+    const seen = new Set<string>();
+    for (const { rel, link } of entries) {
+      const onlyCreate = [...seen].some((other) => rel.startsWith(`${other}/`));
       const visible = join(base, rel);
-      const host = usePrivate ? join(base, 'private', rel) : visible;
+      const host = priv ? join(base, 'private', rel) : visible;
       try {
-        if (usePrivate) {
+        if (priv) {
           mkdirSync(join(base, 'private'), { recursive: true, mode: 0o700 });
           chmodSync(join(base, 'private'), 0o700);
           // A plain directory from before DynamicUser= was set is migrated into private/.
-          if (existsSync(visible) && !lstatSync(visible).isSymbolicLink() && !existsSync(host)) {
+          if (!onlyCreate && existsSync(visible) && !isSymlink(visible) && !existsSync(host)) {
             mkdirParents(host);
-            rmSync(host, { force: true, recursive: true });
             renameSync(visible, host);
+          }
+        } else if (isSymlink(visible)) {
+          // No longer private (DynamicUser= off, or no longer preserved): move the data back from private/.
+          const old = join(base, 'private', rel);
+          if (existsSync(old)) {
+            rmSync(visible);
+            renameSync(old, visible);
           }
         }
         mkdirParents(host);
         mkdirSync(host, { recursive: true, mode });
         chmodSync(host, mode);
-        if (identity && kind !== 'configuration') chownSync(host, identity.uid, identity.gid);
-        if (usePrivate) {
-          mkdirParents(visible);
-          if (lstatSync(visible, { throwIfNoEntry: false })?.isSymbolicLink()) rmSync(visible);
-          symlinkSync(join('private', rel), visible);
-        }
-        if (link) {
+        if (identity && kind !== 'configuration') chownTree(host, identity.uid, identity.gid);
+        if (priv && !onlyCreate) symlinkRelative(host, visible);
+        if (link !== undefined) {
+          // The link sits beside the directory's visible path; inside private/ when that is where it resolves.
           const linkPath = join(base, link);
-          mkdirParents(linkPath);
-          if (lstatSync(linkPath, { throwIfNoEntry: false })) rmSync(linkPath, { recursive: false, force: true });
-          symlinkSync(visible, linkPath);
-          if (identity) lchownSync(linkPath, identity.uid, identity.gid);
+          const linkHost = priv && [...seen, rel].some((o) => link.startsWith(`${o}/`)) ? join(base, 'private', link) : linkPath;
+          symlinkRelative(host, linkHost);
         }
       } catch (e) {
         throw new SetupError(`${field}.paths`, svc.source(`${field}.paths`), EXIT_FOR[kind], `cannot set up ${visible}: ${(e as Error).message}`);
       }
+      seen.add(rel);
       dirs.push({ kind, hostPath: host, path: visible.slice(root.length) || '/' });
-      if (kind === 'runtime' && svc.value(`${field}.preserve`) !== true && svc.value(`${field}.preserve`) !== 'yes') {
+      if (kind === 'runtime' && !preserve) {
         removeAtStop.push(visible);
         if (link) removeAtStop.push(join(base, link));
       }
@@ -100,7 +162,6 @@ export function prepareExecDirectories(svc: ServiceView, identity: Identity | un
   }
   return { dirs, removeAtStop };
 }
-
 
 const CREDSTORES = ['/etc/credstore', '/run/credstore', '/usr/lib/credstore'];
 
