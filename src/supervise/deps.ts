@@ -56,6 +56,17 @@
  * A restart is planned as two jobs, X/stop then X/start (X/start waits for
  * X/stop), each ordered by the rule above — the same as systemd, whose
  * JOB_RESTART is ordered as a stop until it is patched into a start.
+ *
+ * Not modelled: jobs already installed by an earlier transaction (systemd
+ * merges with them, or replaces/refuses them by job mode: replace, fail,
+ * isolate, …; the caller decides, e.g. by waiting for a unit's running job);
+ * several roots form one transaction in which each root matters (systemctl
+ * queues one transaction per unit); jobs of one unit are merged before the
+ * cycle check (systemd checks cycles first) and the job deleted to break a
+ * cycle is the first that doesn't matter along the cycle as found here, which
+ * may differ from systemd's pick when several qualify; unit aliases and
+ * `.wants/`/`.requires/` directories (the caller folds them into UnitDeps);
+ * DefaultDependencies= (ignored); JobTimeoutSec=; IgnoreOnIsolate=.
  */
 
 import {
