@@ -20,6 +20,7 @@ import { formatDiagnostic } from '../unit/diagnostics.js';
 import { UnitSearchPath } from '../unit/search-path.js';
 import type { ServiceCgroup } from '../mechanisms/cgroups.js';
 import { removeIpcOf } from '../mechanisms/ipc.js';
+import { removePrivateTmp } from '../mechanisms/mounts-tmp.js';
 import { CommandRunner } from '../supervise/command-runner.js';
 import { conditionVerdict, outcomeOf, PidWatcher, readPidFile, type ServiceOutcome } from '../supervise/foreground.js';
 import { serviceConfig } from '../supervise/service-config.js';
@@ -153,6 +154,7 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
           if (prep.svc.value('sandbox.remove_ipc') === true && prep.identity && prep.identity.uid !== 0) removeIpcOf(prep.identity.uid);
           await log.close();
           for (const p of prep.removeAtStop) removeQuietly(p);
+          removePrivateTmp(prep.svc.unitName);
         }
         outcomes.push({ unit: prep.svc.unitName, outcome: outcomeOf(unit, runner) });
       }),

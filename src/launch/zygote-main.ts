@@ -9,6 +9,7 @@
  * threadpool has a single idle thread from module loading), so nothing runs
  * concurrently with fork. It is a subreaper and reports every exit.
  */
+import { describeMountFailure } from '../mechanisms/mounts-failure.js';
 import { Socket } from 'node:net';
 import { FD_CLOEXEC, F_SETFD, O_CLOEXEC, O_RDWR, PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
 import { cString, cStringArray } from '../sys/cmem.js';
@@ -69,6 +70,8 @@ function launch(req: Extract<Request, { op: 'launch' }>, from: FdSources, reaper
   }
   const op = plan.ops[out.index];
   const exited = (out.status & 0x7f) === 0 ? (out.status >> 8) & 0xff : null;
+  // The mount step leaves which entry failed in a shared page (mounts-failure.ts).
+  const detail = op?.name === 'mount-namespace' ? describeMountFailure() : undefined;
   fail({
     kind: 'step',
     step: op?.name ?? `op#${out.index}`,
@@ -77,6 +80,7 @@ function launch(req: Extract<Request, { op: 'launch' }>, from: FdSources, reaper
     errno: out.errno,
     exitCode: exited ?? op?.exitCode ?? null,
     pid: out.pid,
+    ...(detail ? { message: detail.message } : {}),
   });
 }
 
