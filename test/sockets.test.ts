@@ -18,6 +18,9 @@ import type { LaunchPlan } from '../src/launch/plan.js';
 import { AddressError, parseNetlinkAddress, parseSocketAddress, SOCKET_FIELDS, SOCKET_LIFECYCLE_FIELDS, SocketSet, SocketSetupError, type Connection } from '../src/supervise/sockets.js';
 import { formatAddress } from '../src/supervise/sockets-address.js';
 import { getsockoptInt } from '../src/sys/libc-socket.js';
+import { fcntl, poll } from '../src/sys/libc.js';
+import { F_GETFL, F_SETFL, O_NONBLOCK, POLLIN } from '../src/sys/constants.js';
+import { createSocket } from 'node:dgram';
 import {
   AF_INET6,
   AF_NETLINK,
@@ -431,4 +434,30 @@ t.test('fail closed: unknown fields, unsupported Listen kinds and bad combinatio
   t.notOk(existsSync(first), 'the first port was closed and its node removed');
   t.ok(SOCKET_FIELDS.includes('listen') && SOCKET_LIFECYCLE_FIELDS.includes('service'));
   t.same(SOCKET_FIELDS.filter((f) => SOCKET_LIFECYCLE_FIELDS.includes(f)), [], 'the two lists are disjoint');
+});
+
+t.test('FlushPending=: queued connections and datagrams are dropped, even on fds a service made blocking', async (t) => {
+  const pending = (fd: number): boolean => {
+    const p = Buffer.alloc(8);
+    p.writeInt32LE(fd, 0);
+    p.writeInt16LE(POLLIN, 4);
+    return poll(p, 1, 0) > 0;
+  };
+  for (const flush of [true, false]) {
+    const [sp, dp] = [await freePort(), await freePort()];
+    const set = SocketSet.open(socketUnit(`ListenStream=127.0.0.1:${sp}\nListenDatagram=127.0.0.1:${dp}\nFlushPending=${flush ? 'yes' : 'no'}`));
+    const clients = [netConnect(sp, '127.0.0.1'), netConnect(sp, '127.0.0.1')];
+    await Promise.all(clients.map((c) => new Promise((resolve) => c.on('connect', resolve))));
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.send('queued', dp, '127.0.0.1', () => resolve()));
+    udp.close();
+    while (!pending(set.ports[0]!.fd) || !pending(set.ports[1]!.fd)) await new Promise((resolve) => setImmediate(resolve));
+    // What NonBlocking=no does to the shared open file descriptions in the service.
+    for (const p of set.ports) fcntl(p.fd, F_SETFL, fcntl(p.fd, F_GETFL, 0) & ~O_NONBLOCK);
+    set.flushPending();
+    t.equal(pending(set.ports[0]!.fd), !flush, `FlushPending=${flush}: connections ${flush ? 'gone' : 'still queued'}`);
+    t.equal(pending(set.ports[1]!.fd), !flush, `FlushPending=${flush}: datagram ${flush ? 'gone' : 'still queued'}`);
+    for (const c of clients) c.destroy();
+    set.close();
+  }
 });

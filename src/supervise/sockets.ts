@@ -30,8 +30,8 @@ import koffi from 'koffi';
 import type { ListenFd } from '../launch/plan.js';
 import type { ServiceView } from '../plan/service.js';
 import { errno, describeErrno, errnoName } from '../sys/errno.js';
-import { close, fcntl, mkfifo, open, read } from '../sys/libc.js';
-import { O_CLOEXEC, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR } from '../sys/constants.js';
+import { close, fcntl, mkfifo, open, poll, read } from '../sys/libc.js';
+import { O_CLOEXEC, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, POLLFD_SIZE, POLLIN } from '../sys/constants.js';
 import { accept4, bind, getpeername, getsockname, getsockopt, listen, mq_open, mq_unlink, setsockopt, setsockoptInt, socket, getsockoptInt } from '../sys/libc-socket.js';
 import {
   BACKLOG_DEFAULT,
@@ -741,6 +741,9 @@ function symlinkIdempotent(target: string, link: string): 'ok' | 'exists' | stri
 
 type PollHandle = ReturnType<typeof koffi.node.poll>;
 
+/** systemd's MAX_FLUSH_ITERATIONS. */
+const MAX_FLUSH_ITERATIONS = 1024;
+
 /** The listening fds of one socket unit. */
 export class SocketSet {
   readonly ports: readonly OpenPort[];
@@ -968,11 +971,22 @@ export class SocketSet {
   flushPending(): void {
     if (!this.cfg.flushPending) return;
     const buf = Buffer.alloc(4096);
+    // The service may have made the shared fds blocking (NonBlocking=no does): poll with a zero
+    // timeout before each accept/read, as flush_accept()/flush_fd() do, at most 1024 times.
+    const pfd = Buffer.alloc(POLLFD_SIZE);
+    const ready = (fd: number): boolean => {
+      pfd.writeInt32LE(fd, 0);
+      pfd.writeInt16LE(POLLIN, 4);
+      pfd.writeInt16LE(0, 6);
+      return poll(pfd, 1, 0) > 0 && (pfd.readInt16LE(6) & POLLIN) !== 0;
+    };
     for (const p of this.ports) {
-      if (p.canAccept) {
-        for (let cfd = accept4(p.fd, null, null, SOCK_CLOEXEC); cfd >= 0; cfd = accept4(p.fd, null, null, SOCK_CLOEXEC)) close(cfd);
-      } else if (p.kind !== 'message-queue') {
-        for (let i = 0; i < 1 << 16 && read(p.fd, buf, buf.length) > 0; i++);
+      if (p.kind === 'message-queue') continue;
+      for (let i = 0; i < MAX_FLUSH_ITERATIONS && ready(p.fd); i++) {
+        if (p.canAccept) {
+          const cfd = accept4(p.fd, null, null, SOCK_CLOEXEC | SOCK_NONBLOCK);
+          if (cfd >= 0) close(cfd);
+        } else if (read(p.fd, buf, buf.length) <= 0) break;
       }
     }
   }
