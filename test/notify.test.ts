@@ -6,7 +6,7 @@
  * BARRIER=1, and survival of malformed datagrams.
  */
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Launcher } from '../src/launch/launcher.js';
@@ -22,7 +22,8 @@ import {
   type NotifyMessage,
   type NotifyNote,
 } from '../src/supervise/notify.js';
-import { close, getpid } from '../src/sys/libc.js';
+import { close, fcntl, getpid } from '../src/sys/libc.js';
+import { F_DUPFD_CLOEXEC } from '../src/sys/constants.js';
 import { socket, sendto } from '../src/sys/libc-socket.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK } from '../src/sys/constants-socket.js';
 import { unixSockaddr } from '../src/supervise/notify.js';
@@ -363,4 +364,32 @@ t.test('pure parts: tag splitting, interpretation and authorization', async (t) 
     interpretNotify(s, tags, []);
   }
   t.pass('no input makes interpretNotify throw');
+});
+
+t.test('FdStore: FileDescriptorStoreMax= is a hard limit, duplicates are dropped, newest first', async (t) => {
+  const notes: string[] = [];
+  const store = new FdStore(2, (n) => notes.push(n.message));
+  t.teardown(() => store.clear());
+  const state: { mainPid?: number } = {};
+  const { sock } = notifySocket('fdmax', () => ({ access: 'main', mainPid: state.mainPid }), (m) => {
+    if (m.fdStore) store.add(m.fdStore.fds, m.fdStore.name, m.fdStore.poll);
+  });
+  t.teardown(() => sock.close());
+  const r = await run(sock, state, PYTHON, ['python3', CLIENT, 'memfd:one', 'memfd:two', 'memfd:three', 'barrier'], join(dir, 'fdmax.out'));
+  t.same(r.exit, { code: 0 });
+  t.equal(store.size, 2);
+  t.same(notes, ['Cannot store more fds than FileDescriptorStoreMax=2, closing remaining.']);
+  const contents = store.listenFds().map((l) => readFileSync(`/proc/self/fd/${l.fd}`, 'utf8'));
+  t.same(contents, ['two', 'one'], 'newest first (LIST_PREPEND)');
+  // The same open file again is suppressed.
+  const dupSource = store.listenFds()[0]!.fd;
+  const again = openSync(`/proc/self/fd/${dupSource}`, 'r');
+  store.remove('mine');
+  t.equal(store.size, 0);
+  store.add([again], 'x');
+  t.equal(store.size, 1);
+  const copy = fcntl(again, F_DUPFD_CLOEXEC, 0);
+  store.add([copy], 'x');
+  t.equal(store.size, 1, 'a dup of a stored fd is not stored twice');
+  t.match(notes.at(-1), /^Suppressing duplicate fd \d+ in fd store\.$/);
 });

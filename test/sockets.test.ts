@@ -159,8 +159,8 @@ t.test('Accept=yes: one instance per connection, the connection on stdin/stdout 
       instances.push(c);
       const plan: LaunchPlan = {
         path: '/bin/sh',
-        argv: ['sh', '-c', 'read line; echo "$line pid=$$ fds=$LISTEN_FDS names=$LISTEN_FDNAMES fd3=$(readlink /proc/$$/fd/3 | cut -c1-7)"'],
-        env: ['PATH=/usr/bin:/bin'],
+        argv: ['sh', '-c', 'read line; echo "$line pid=$$ fds=$LISTEN_FDS names=$LISTEN_FDNAMES fd3=$(readlink /proc/$$/fd/3 | cut -c1-7) from=$REMOTE_ADDR"'],
+        env: ['PATH=/usr/bin:/bin', ...c.env],
         stdin: c.fd,
         stdout: c.fd,
         fds: [c.listenFd],
@@ -179,8 +179,8 @@ t.test('Accept=yes: one instance per connection, the connection on stdin/stdout 
   // The slot is freed when the instance's exit is seen (MaxConnections=1), not at the client's EOF.
   await exits[0];
   const b = await exchange({ port }, 'second\n');
-  t.match(a, /^first pid=(\d+) fds=1 names=connection fd3=socket:\n$/);
-  t.match(b, /^second pid=(\d+) fds=1 names=connection fd3=socket:\n$/);
+  t.match(a, /^first pid=(\d+) fds=1 names=connection fd3=socket: from=127\.0\.0\.1\n$/);
+  t.match(b, /^second pid=(\d+) fds=1 names=connection fd3=socket: from=127\.0\.0\.1\n$/);
   t.not(/pid=(\d+)/.exec(a)![1], /pid=(\d+)/.exec(b)![1], 'two instances');
   t.match(instances[0]!.instance, new RegExp(`^0-127\\.0\\.0\\.1:${port}-127\\.0\\.0\\.1:\\d+$`), "systemd's instance string");
   t.match(instances[1]!.instance, /^1-/);

@@ -638,7 +638,8 @@ export class FdStore {
         handle: poll && !st.isFile() && !st.isDirectory() ? koffi.node.poll(fd, { disconnect: true }, () => this.drop(fd)) : undefined,
       };
       entry.handle?.unref();
-      this.entries.push(entry);
+      // LIST_PREPEND in service_add_fd_store(): the newest fd is passed first.
+      this.entries.unshift(entry);
     }
   }
 
@@ -649,7 +650,7 @@ export class FdStore {
     return gone.length;
   }
 
-  /** The stored fds for the next launch, in store order (the caller appends them after the socket fds). */
+  /** The stored fds for the next launch, newest first as systemd passes them (the caller appends them after the socket fds). */
   listenFds(): ListenFd[] {
     return this.entries.map((e) => ({ fd: e.fd, name: e.name }));
   }

@@ -203,6 +203,8 @@ export interface Connection {
   readonly instance: string;
   /** Peer address (IP) or "pid:uid" (AF_UNIX), if known. */
   readonly peer: string | undefined;
+  /** REMOTE_ADDR= and REMOTE_PORT= for the instance's environment (IP connections only), as service_spawn() sets them. */
+  readonly env: readonly string[];
   /** The fd as a launch plan ListenFd (named "connection", as systemd names it). */
   readonly listenFd: ListenFd;
   /** Closes the supervisor's copy of the fd (e.g. right after the launch); idempotent. */
@@ -921,7 +923,7 @@ export class SocketSet {
       close(cfd);
       return;
     }
-    const { instance, peer, source } = describeConnection(cfd, this.nAccepted);
+    const { instance, peer, source, env } = describeConnection(cfd, this.nAccepted);
     if (source !== undefined) {
       const n = (this.perSource.get(source) ?? 0) + 1;
       if (n > this.cfg.maxConnectionsPerSource) {
@@ -940,6 +942,7 @@ export class SocketSet {
       port,
       instance,
       peer,
+      env,
       listenFd: { fd: cfd, name: 'connection' },
       closeFd: () => {
         if (fdOpen) close(cfd);
@@ -1025,14 +1028,14 @@ export class SocketSet {
 }
 
 /** instance_from_socket() and the MaxConnectionsPerSource= key. */
-function describeConnection(cfd: number, nr: number): { instance: string; peer: string | undefined; source: string | undefined } {
+function describeConnection(cfd: number, nr: number): { instance: string; peer: string | undefined; source: string | undefined; env: string[] } {
   const local = Buffer.alloc(SOCKADDR_STORAGE_SIZE);
   const remote = Buffer.alloc(SOCKADDR_STORAGE_SIZE);
   const llen = Buffer.alloc(4);
   const rlen = Buffer.alloc(4);
   llen.writeUInt32LE(SOCKADDR_STORAGE_SIZE, 0);
   rlen.writeUInt32LE(SOCKADDR_STORAGE_SIZE, 0);
-  if (getsockname(cfd, local, llen) < 0 || getpeername(cfd, remote, rlen) < 0) return { instance: `${nr}-unknown`, peer: undefined, source: undefined };
+  if (getsockname(cfd, local, llen) < 0 || getpeername(cfd, remote, rlen) < 0) return { instance: `${nr}-unknown`, peer: undefined, source: undefined, env: [] };
   const family = local.readUInt16LE(0);
   const ip = (b: Buffer): string | undefined => {
     const f = b.readUInt16LE(0);
@@ -1047,8 +1050,8 @@ function describeConnection(cfd: number, nr: number): { instance: string; peer: 
   if (family === AF_INET || family === AF_INET6) {
     const l = ip(local)!;
     const r = ip(remote)!;
-    const host = r.replace(/:[0-9]+$/, '');
-    return { instance: `${nr}-${l}-${r}`, peer: r, source: host };
+    const host = r.replace(/:[0-9]+$/, '').replace(/^\[(.*)\]$/, '$1');
+    return { instance: `${nr}-${l}-${r}`, peer: r, source: host, env: [`REMOTE_ADDR=${host}`, `REMOTE_PORT=${remote.readUInt16BE(2)}`] };
   }
   if (family === AF_UNIX) {
     const cred = Buffer.alloc(12);
@@ -1057,10 +1060,10 @@ function describeConnection(cfd: number, nr: number): { instance: string; peer: 
     if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, cred, len) >= 0) {
       const pid = cred.readInt32LE(0);
       const uid = cred.readUInt32LE(4);
-      return { instance: `${nr}-${pid}-${uid}`, peer: `${pid}:${uid}`, source: `uid:${uid}` };
+      return { instance: `${nr}-${pid}-${uid}`, peer: `${pid}:${uid}`, source: `uid:${uid}`, env: [] };
     }
   }
-  return { instance: `${nr}-unknown`, peer: undefined, source: undefined };
+  return { instance: `${nr}-unknown`, peer: undefined, source: undefined, env: [] };
 }
 
 /** For messages: "ListenStream=[::]:80". */
