@@ -1,7 +1,8 @@
 /**
  * The zygote: a quiet, single-threaded node process that forks every service.
  *
- *   node --single-threaded --v8-pool-size=0 zygote-main.js <supervisor pid>
+ *   node --single-threaded --v8-pool-size=0 --no-opt --no-lazy --no-flush-bytecode \
+ *        zygote-main.js <supervisor pid>   (ZYGOTE_V8_FLAGS in launcher.ts)
  *
  * fd 3 is a socket to the supervisor carrying JSON lines (protocol.ts); fds
  * 0-2 are left alone so services never see the control channel. The zygote
