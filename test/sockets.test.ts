@@ -461,3 +461,22 @@ t.test('FlushPending=: queued connections and datagrams are dropped, even on fds
     set.close();
   }
 });
+
+t.test("Accept=yes instance names and REMOTE_ADDR over IPv6 and v4-mapped IPv4, as instance_from_socket()", async (t) => {
+  const port = await freePort();
+  const set = SocketSet.open(socketUnit(`ListenStream=${port}\nAccept=yes`, true));
+  t.teardown(() => set.close());
+  const seen: Connection[] = [];
+  set.watch({ onConnection: (c) => (seen.push(c), c.release()) });
+  for (const host of ['::1', '127.0.0.1']) {
+    const c = netConnect(port, host);
+    await new Promise((resolve) => c.on('connect', resolve));
+    while (seen.length < (host === '::1' ? 1 : 2)) await new Promise((resolve) => setImmediate(resolve));
+    c.destroy();
+  }
+  t.match(seen[0]!.instance, new RegExp(`^0-::1:${port}-::1:\\d+$`));
+  t.match(seen[0]!.env, ['REMOTE_ADDR=::1', /^REMOTE_PORT=\d+$/]);
+  t.match(seen[1]!.instance, new RegExp(`^1-127\\.0\\.0\\.1:${port}-127\\.0\\.0\\.1:\\d+$`));
+  t.match(seen[1]!.env, ['REMOTE_ADDR=127.0.0.1', /^REMOTE_PORT=\d+$/]);
+  t.equal(set.connections, 0);
+});

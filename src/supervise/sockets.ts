@@ -1042,15 +1042,15 @@ function describeConnection(cfd: number, nr: number): { instance: string; peer: 
     if (f === AF_INET) return `${formatHost('inet', b.subarray(4, 8))}:${b.readUInt16BE(2)}`;
     if (f === AF_INET6) {
       const host = b.subarray(8, 24);
-      const text = formatHost('inet6', host);
-      return text.includes(':') ? `[${text}]:${b.readUInt16BE(2)}` : `${text}:${b.readUInt16BE(2)}`;
+      // instance_from_socket(): v4-mapped as IPv4, IPv6 without brackets ("0-::1:80-::1:41234").
+      return `${formatHost('inet6', host)}:${b.readUInt16BE(2)}`;
     }
     return undefined;
   };
   if (family === AF_INET || family === AF_INET6) {
     const l = ip(local)!;
     const r = ip(remote)!;
-    const host = r.replace(/:[0-9]+$/, '').replace(/^\[(.*)\]$/, '$1');
+    const host = r.replace(/:[0-9]+$/, '');
     return { instance: `${nr}-${l}-${r}`, peer: r, source: host, env: [`REMOTE_ADDR=${host}`, `REMOTE_PORT=${remote.readUInt16BE(2)}`] };
   }
   if (family === AF_UNIX) {
