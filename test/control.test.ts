@@ -5,7 +5,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +23,7 @@ import { peerCred, socketFd } from '../src/sys/libc-peercred.js';
 import { packageRoot } from '../src/package-root.js';
 
 const ROOT = packageRoot();
+const isRoot = process.geteuid!() === 0;
 const CONTROL_JS = join(ROOT, 'dist', 'src', 'supervise', 'control.js');
 
 const base = mkdtempSync(join(tmpdir(), 'sysg-control-'));
@@ -320,6 +321,22 @@ t.test('no supervisor: a clear error naming the socket', async (t) => {
   await t.rejects(new ControlServer(path, handler).listen(), { message: /not a socket/ });
 });
 
+t.test('a socket directory of another user, or open to others, is refused', async (t) => {
+  const d = join(base, 'foreign');
+  mkdirSync(d, { mode: 0o700 });
+  if (isRoot) {
+    chownSync(d, 4322, 4322);
+    await t.rejects(new ControlServer(join(d, 'control.sock'), handler).listen(), { code: 'forbidden', message: /belongs to uid 4322, not to this supervisor's uid 0/ });
+  }
+  const d2 = join(base, 'open');
+  mkdirSync(d2);
+  chmodSync(d2, 0o777);
+  const s = new ControlServer(join(d2, 'control.sock'), handler);
+  await s.listen();
+  t.equal(statSync(d2).mode & 0o777, 0o700, 'an own directory is tightened to 0700');
+  await s.close();
+});
+
 t.test('peerAllowed: owner and root only', async (t) => {
   t.ok(peerAllowed(1000, 1000));
   t.ok(peerAllowed(0, 1000));
@@ -338,7 +355,6 @@ function asNobody(script: string): Promise<{ code: number | null; out: string; e
   });
 }
 
-const isRoot = process.geteuid!() === 0;
 
 t.test('another user: refused by the socket mode', { skip: !isRoot && 'needs root to run a client as nobody' }, async (t) => {
   const s = await server();
@@ -384,4 +400,30 @@ t.test('another user: refused by SO_PEERCRED even when the mode lets it in', { s
   const c = await ControlClient.connect(s.path);
   t.equal(await c.request('ping'), 1);
   c.close();
+});
+
+t.test('wired together: `logs -f` over the socket with streamLogs', async (t) => {
+  const { LogWriter, streamLogs } = await import('../src/supervise/logs.js');
+  const logDir = join(base, 'logs-wired');
+  const w = new LogWriter(logDir, 'web');
+  w.writeLine('stdout', 'before');
+  const s = await server(async (op, args, _peer, ctx) => {
+    if (op !== 'logs') throw new ControlError('unknown_op', op);
+    return streamLogs(logDir, [String(args.service)], { lines: args.lines as number, follow: args.follow === true }, (e) => ctx.emit(e), ctx.signal);
+  });
+  const c = await ControlClient.connect(s.path);
+  const seen: { line: string; service: string }[] = [];
+  let reached!: () => void;
+  const two = new Promise<void>((r) => (reached = r));
+  const h = c.stream('logs', { service: 'web', lines: 10, follow: true }, (e) => {
+    seen.push(e as { line: string; service: string });
+    if (seen.length === 1) w.writeLine('stderr', 'live');
+    if (seen.length === 2) reached();
+  });
+  await two;
+  h.cancel();
+  t.same(await h.done, { lines: 2 });
+  t.same(seen.map((e) => `${e.service}:${e.line}`), ['web:before', 'web:live']);
+  c.close();
+  w.close();
 });

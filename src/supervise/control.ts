@@ -26,7 +26,7 @@
  * responses carry their id.
  *
  * Access: the socket is created under umask 0177 (mode 0600) in a directory
- * made 0700; each accepted connection's SO_PEERCRED uid must be the
+ * made 0700 (one owned by another uid, or writable by others, is refused); each accepted connection's SO_PEERCRED uid must be the
  * supervisor's effective uid or 0, else it gets one `forbidden` line (id null)
  * and is closed before any of its bytes are read.
  */
@@ -324,7 +324,11 @@ export class ControlServer {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = statSync(dir);
+    if (st.uid !== this.ownerUid && st.uid !== 0) {
+      throw new ControlError('forbidden', `sysg: ${dir} belongs to uid ${st.uid}, not to this supervisor's uid ${this.ownerUid}; refusing to put the control socket there`);
+    }
     if (st.uid === this.ownerUid && (st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    else if ((st.mode & 0o022) !== 0) throw new ControlError('forbidden', `sysg: ${dir} is writable by others; refusing to put the control socket there`);
     let existing = false;
     try {
       existing = lstatSync(this.path).isSocket();
