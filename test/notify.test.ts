@@ -13,8 +13,11 @@ import { Launcher } from '../src/launch/launcher.js';
 import type { LaunchPlan } from '../src/launch/plan.js';
 import type { Exit } from '../src/launch/protocol.js';
 import {
+  effectiveNotifyAccess,
   FdStore,
   interpretNotify,
+  needsNotifySocket,
+  notifySocketPath,
   notifyRefusal,
   NotifySocket,
   splitNotifyTags,
@@ -346,6 +349,16 @@ t.test('garbage never breaks the socket: oversized, NUL, bad UTF-8, trailing bac
 });
 
 t.test('pure parts: tag splitting, interpretation and authorization', async (t) => {
+  t.equal(effectiveNotifyAccess({ type: 'notify' }), 'main');
+  t.equal(effectiveNotifyAccess({ type: 'simple' }), 'none');
+  t.equal(effectiveNotifyAccess({ type: 'simple', watchdogUsec: 1 }), 'main');
+  t.equal(effectiveNotifyAccess({ type: 'simple', fdStoreMax: 4 }), 'main');
+  t.equal(effectiveNotifyAccess({ type: 'notify', configured: 'all' }), 'all');
+  t.equal(effectiveNotifyAccess({ type: 'notify', configured: 'none' }), 'main', "systemd can't tell an explicit none from the default");
+  t.equal(effectiveNotifyAccess({ type: 'simple', configured: 'none' }), 'none');
+  t.same([needsNotifySocket('main', false), needsNotifySocket('main', true), needsNotifySocket('exec', true), needsNotifySocket('none', false)], [true, false, true, false]);
+  t.equal(notifySocketPath('/run/sysg/notify/', 'web.service'), '/run/sysg/notify/web.service');
+  t.match(notifySocketPath('/run/sysg/notify', 'x'.repeat(120) + '.service'), /^\/run\/sysg\/notify\/[0-9a-f]{32}$/);
   t.same(splitNotifyTags('READY=1\nSTATUS=a b\n'), ['READY=1', 'STATUS=a b']);
   t.same(splitNotifyTags('\r\nA=1\r\n\r\nB=2'), ['A=1', 'B=2']);
   t.same(splitNotifyTags('STATUS=a\\nb\\\\c'), ['STATUS=anb\\c'], 'backslash escapes (extract_first_word)');

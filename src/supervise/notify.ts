@@ -21,6 +21,7 @@
  */
 import { chmodSync, mkdirSync, unlinkSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
 import koffi from 'koffi';
 import { errno, describeErrno, SysError } from '../sys/errno.js';
 import { close, fcntl } from '../sys/libc.js';
@@ -364,6 +365,42 @@ export function unixSockaddr(address: string): { addr: Buffer; len: number } {
     return { addr, len: SUN_PATH_OFFSET + bytes.length }; // no trailing NUL for abstract names
   }
   return { addr, len: SUN_PATH_OFFSET + bytes.length + 1 };
+}
+
+/**
+ * NotifyAccess= in effect (service_add_extras()): none (configured or not)
+ * becomes main for Type=notify/notify-reload, a WatchdogSec= or a
+ * FileDescriptorStoreMax=; any other configured value stays.
+ */
+export function effectiveNotifyAccess(opts: {
+  readonly configured?: NotifyAccess | undefined;
+  readonly type?: string | undefined;
+  readonly watchdogUsec?: number | undefined;
+  readonly fdStoreMax?: number | undefined;
+}): NotifyAccess {
+  // An explicit NotifyAccess=none is indistinguishable from the default in systemd: it is upgraded too.
+  if (opts.configured !== undefined && opts.configured !== 'none') return opts.configured;
+  const needs = opts.type === 'notify' || opts.type === 'notify-reload' || (opts.watchdogUsec ?? 0) > 0 || (opts.fdStoreMax ?? 0) > 0;
+  return needs ? 'main' : 'none';
+}
+
+/**
+ * service_exec_needs_notify_socket(): whether a process gets NOTIFY_SOCKET=
+ * (and FDSTORE=<max> when FileDescriptorStoreMax= > 0). Main processes: unless
+ * none; control processes (ExecStartPre=, ExecReload=, …): only exec and all.
+ */
+export function needsNotifySocket(access: NotifyAccess, isControl: boolean): boolean {
+  return isControl ? access === 'exec' || access === 'all' : access !== 'none';
+}
+
+/**
+ * A NOTIFY_SOCKET path for a unit under `dir`: `dir/<unit>` when it fits in
+ * sun_path (107 bytes), else `dir/<sha256 of the name, 32 hex digits>`.
+ */
+export function notifySocketPath(dir: string, unitName: string): string {
+  const plain = `${dir.replace(/\/+$/, '')}/${unitName}`;
+  if (Buffer.byteLength(plain) + 1 <= SUN_PATH_MAX && !unitName.includes('/')) return plain;
+  return `${dir.replace(/\/+$/, '')}/${createHash('sha256').update(unitName).digest('hex').slice(0, 32)}`;
 }
 
 function closeAll(fds: readonly number[]): void {
