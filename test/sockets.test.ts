@@ -118,9 +118,9 @@ import os, socket, sys
 n = int(os.environ["LISTEN_FDS"])
 ok = os.environ["LISTEN_PID"] == str(os.getpid())
 print("pid-ok" if ok else "pid-bad", n, os.environ.get("LISTEN_FDNAMES"), flush=True)
+print("blocking" if all(os.get_blocking(fd) for fd in range(3, 3 + n)) else "non-blocking", flush=True)
 for fd in range(3, 3 + n):
     s = socket.socket(fileno=fd)
-    s.setblocking(True)
     c, _ = s.accept()
     c.sendall(b"echo:" + c.recv(100) + b":fd" + str(fd).encode())
     c.close()
@@ -137,13 +137,14 @@ t.test('a socket-activated python echo server: started on traffic, LISTEN_* righ
   let started: Promise<unknown> | undefined;
   set.watch({
     onTraffic: () => {
+      set.applyNonBlocking(false); // NonBlocking=no, systemd's default
       started = launcher.launch({ path: PYTHON, argv: ['python3', '-c', ECHO], env: ['PATH=/usr/bin:/bin'], fds: set.listenFds(), stdout: { path: out } }).then((l) => l.exited);
     },
   });
   t.equal(await exchange({ port }, 'tcp'), 'echo:tcp:fd3', 'the TCP listener is fd 3');
   t.equal(await exchange({ path }, 'unix'), 'echo:unix:fd4', 'the AF_UNIX listener is fd 4');
   t.same(await started, { code: 0 });
-  t.equal(readFileSync(out, 'utf8'), 'pid-ok 2 echo:echo\n');
+  t.equal(readFileSync(out, 'utf8'), 'pid-ok 2 echo:echo\nblocking\n', 'NonBlocking=no: the service gets blocking listeners');
 });
 
 t.test('Accept=yes: one instance per connection, the connection on stdin/stdout and as fd 3; MaxConnections=', async (t) => {

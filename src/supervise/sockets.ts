@@ -31,7 +31,7 @@ import type { ListenFd } from '../launch/plan.js';
 import type { ServiceView } from '../plan/service.js';
 import { errno, describeErrno, errnoName } from '../sys/errno.js';
 import { close, fcntl, mkfifo, open, poll, read } from '../sys/libc.js';
-import { O_CLOEXEC, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, POLLFD_SIZE, POLLIN } from '../sys/constants.js';
+import { F_GETFL, F_SETFL, O_CLOEXEC, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, POLLFD_SIZE, POLLIN } from '../sys/constants.js';
 import { accept4, bind, getpeername, getsockname, getsockopt, listen, mq_open, mq_unlink, setsockopt, setsockoptInt, socket, getsockoptInt } from '../sys/libc-socket.js';
 import {
   BACKLOG_DEFAULT,
@@ -872,6 +872,18 @@ export class SocketSet {
   }
 
   /**
+   * NonBlocking= for the service about to start (systemd's flags_fds() in
+   * the child): socket fds are passed blocking unless NonBlocking=yes. The
+   * flag lives on the open file description the service shares, so setting
+   * it here, before the launch, is what the child would do. The supervisor
+   * copes with either mode (it only polls these fds; flushPending() polls
+   * before reading). Connection fds of Accept=yes: use setFdNonBlocking().
+   */
+  applyNonBlocking(nonBlocking: boolean): void {
+    for (const p of this.ports) setFdNonBlocking(p.fd, nonBlocking);
+  }
+
+  /**
    * Starts watching the listeners (systemd's socket_watch_fds()).
    * Accept=yes: every connection is accepted and given to onConnection
    * (over MaxConnections=/MaxConnectionsPerSource=, it is closed with a warning).
@@ -1025,6 +1037,14 @@ export class SocketSet {
       }
     }
   }
+}
+
+/** fd_nonblock(): sets or clears O_NONBLOCK (F_SETFL). Returns false if fcntl failed. */
+export function setFdNonBlocking(fd: number, nonBlocking: boolean): boolean {
+  const flags = fcntl(fd, F_GETFL, 0);
+  if (flags < 0) return false;
+  const want = nonBlocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+  return want === flags || fcntl(fd, F_SETFL, want) >= 0;
 }
 
 /** instance_from_socket() and the MaxConnectionsPerSource= key. */
