@@ -30,7 +30,10 @@ if (process.geteuid?.() !== 0) {
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const out = join(dir, 'report.json');
     // The harness kills any unit that runs longer than its own timeout; the tap timeout is the outer guard.
-    const r = spawnSync(process.execPath, [HARNESS, '--json', out], { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 << 20 });
+    // A clean environment: tap's loader hooks (NODE_OPTIONS, TAP*) would follow every
+    // `sysg run` into the read-only namespace and slow each one down.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !/^_?TAP/.test(k) && !k.startsWith('_TAPJS')));
+    const r = spawnSync(process.execPath, [HARNESS, '--json', out], { encoding: 'utf8', cwd: ROOT, env, maxBuffer: 64 << 20 });
     t.comment(r.stdout.trim());
     if (r.stderr.trim()) t.comment(r.stderr.trim());
     t.equal(r.status, 0, 'harness ran');
