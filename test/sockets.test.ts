@@ -408,7 +408,7 @@ t.test("address parsing follows systemd's socket_address_parse()", async (t) => 
   t.throws(() => parseNetlinkAddress('route x'), AddressError);
 });
 
-t.test('fail closed: unknown fields, unsupported Listen kinds and bad combinations are refused, naming the field; nothing stays behind', async (t) => {
+t.test('fail closed: unknown fields, unsupported Listen kinds and bad combinations are refused, naming the field; nothing stays open', async (t) => {
   const refuse = (svc: ServiceView, field: string, msg: RegExp, opts = {}): void => {
     const e = caught(() => SocketSet.open(svc, opts), Error) as (Error & { field?: string }) | undefined;
     t.ok(e instanceof SocketSetupError || e?.name === 'ModelError', `${field}: a SocketSetupError or ModelError`);
@@ -429,10 +429,14 @@ t.test('fail closed: unknown fields, unsupported Listen kinds and bad combinatio
   refuse(model({ listen: [{ type: 'stream', address: '@x' }], bind_ipv6_only: 'maybe' }), 'socket.bind_ipv6_only', /expected default, both or ipv6-only/);
   refuse(model({ listen: [{ type: 'stream', address: '@x' }], socket_mode: '0999' }), 'socket.socket_mode', /octal access mode/);
   refuse(model({ listen: [{ type: 'stream', address: '@x' }], socket_user: 'no-such-user-here' }), 'socket.socket_user', /no such user/);
-  // A failure after some ports were created leaves nothing behind.
+  // A failure after some ports were created leaves nothing open.
   const first = join(dir, 'rollback', 'first.sock');
   refuse(model({ listen: [{ type: 'stream', address: first }, { type: 'special', address: '/nonexistent/special' }] }), 'socket.listen', /Failed to open special file \/nonexistent\/special: ENOENT/);
-  t.notOk(existsSync(first), 'the first port was closed and its node removed');
+  t.ok(existsSync(first), 'the node stays (no RemoveOnStop=), as systemd leaves it');
+  t.equal(await exchange({ path: first }, 'x'), 'error:ECONNREFUSED', 'but nothing listens on it any more');
+  const gone = join(dir, 'rollback', 'gone.sock');
+  refuse(model({ listen: [{ type: 'stream', address: gone }, { type: 'special', address: '/nonexistent/special' }], remove_on_stop: true }), 'socket.listen', /ENOENT/);
+  t.notOk(existsSync(gone), 'with RemoveOnStop= it is removed too');
   t.ok(SOCKET_FIELDS.includes('listen') && SOCKET_LIFECYCLE_FIELDS.includes('service'));
   t.same(SOCKET_FIELDS.filter((f) => SOCKET_LIFECYCLE_FIELDS.includes(f)), [], 'the two lists are disjoint');
 });

@@ -772,7 +772,7 @@ export class SocketSet {
    * Creates every listener of `svc.socket` (systemd's SOCKET_START_CHOWN:
    * after the socket unit's ExecStartPre=, before its ExecStartPost=).
    * Throws SocketSetupError or ModelError (both name the field); nothing
-   * stays open or created on failure.
+   * stays open on failure (created nodes stay unless RemoveOnStop=, as in systemd).
    */
   static open(svc: ServiceView, opts: SocketSetOptions = {}): SocketSet {
     const block = svc.obj('socket');
@@ -826,7 +826,8 @@ export class SocketSet {
       }
       set.chown(opts);
     } catch (e) {
-      set.close(true);
+      // socket_open_fds()' cleanup: close everything; nodes go only with RemoveOnStop=, as at stop.
+      set.close();
       throw e;
     }
     return set;
