@@ -102,3 +102,17 @@ t.test('SIGTERM to sysg run: ExecStop= runs with $MAINPID, the main process gets
   t.match(lines[0], /^stop [1-9][0-9]*$/);
   t.equal(lines[1], 'post success killed TERM');
 });
+
+t.test('Type=notify: ExecStartPost= waits for READY=1; STATUS= is taken', async (t) => {
+  const order = join(dir, 'notify-order');
+  const r = run(`[Service]\nType=notify\nExecStart=/bin/sh -c 'sleep 0.5; echo main-ready >> ${order}; systemd-notify --ready --status=serving; sleep 0.5'\nExecStartPost=/bin/sh -c 'echo post >> ${order}'\n`);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(readFileSync(order, 'utf8'), 'main-ready\npost\n', 'start-post ran only after READY=1');
+});
+
+t.test('WatchdogSec=: a missed WATCHDOG=1 kills the service with SIGABRT and Restart=on-failure restarts it', async (t) => {
+  const count = join(dir, 'count-wd');
+  const r = run(`[Service]\nType=notify\nWatchdogSec=500ms\nRestart=on-failure\nRestartSec=50ms\nExecStart=/bin/sh -c 'n=$$(cat ${count} 2>/dev/null || echo 0); n=$$((n+1)); echo $$n > ${count}; systemd-notify --ready; if [ $$n -lt 2 ]; then sleep 30; fi'\n`);
+  t.equal(r.status, 0, r.stderr);
+  t.same(r.result?.commands.map((c) => c.status), ['signal:SIGABRT', 'exit:0'], 'the first run was killed by the watchdog, the second ended cleanly');
+});

@@ -21,6 +21,7 @@ import { UnitSearchPath } from '../unit/search-path.js';
 import type { ServiceCgroup } from '../mechanisms/cgroups.js';
 import { removeIpcOf } from '../mechanisms/ipc.js';
 import { removePrivateTmp } from '../mechanisms/mounts-tmp.js';
+import { effectiveNotifyAccess, notifySocketPath, NotifySocket, type NotifyMessage } from '../supervise/notify.js';
 import { CommandRunner } from '../supervise/command-runner.js';
 import { conditionVerdict, outcomeOf, PidWatcher, readPidFile, type ServiceOutcome } from '../supervise/foreground.js';
 import { serviceConfig } from '../supervise/service-config.js';
@@ -119,8 +120,21 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
   const runs = prepared.map((prep) => {
     const name = prep.svc.unitName;
     const log = new LogPipe((line) => process.stdout.write(`${name}: ${line}\n`));
-    const runner = new CommandRunner(prep, { launcher, log, tmpDir: dirs.tmpDir, supervisorPrivileged: privileged, nofileHard: hardNofile, managerEnv, say }, randomBytes(16).toString('hex'));
-    const unit: ServiceUnit = new ServiceUnit(name, serviceConfig(prep.svc), runner, {
+    const cfg = serviceConfig(prep.svc);
+    // sd_notify: a datagram socket per service when Type=notify, NotifyAccess= or a watchdog asks for one.
+    const access = effectiveNotifyAccess({ configured: cfg.notifyAccess, type: cfg.type, watchdogUsec: cfg.watchdogMs * 1000 });
+    let unitRef: ServiceUnit | undefined;
+    const notify = access === 'none' ? undefined : new NotifySocket({
+      address: notifySocketPath(join(dirs.tmpDir, 'notify'), name),
+      access: () => ({ access, ...(unitRef?.mainPid ? { mainPid: unitRef.mainPid } : {}) }),
+      onMessage: (m) => unitRef?.notify(notifyFields(m)),
+      onNote: (n) => n.level === 'warning' && say(`${name}: ${n.message}`),
+    });
+    const runner = new CommandRunner(prep, {
+      launcher, log, tmpDir: dirs.tmpDir, supervisorPrivileged: privileged, nofileHard: hardNofile, managerEnv, say,
+      ...(notify ? { aroundLaunch: { before: () => notify.pause(), after: () => notify.resume() } } : {}),
+    }, randomBytes(16).toString('hex'));
+    const unit: ServiceUnit = new ServiceUnit(name, cfg, runner, {
       checkConditions: () => conditionVerdict(prep, managerEnv),
       processes: (): number[] => (prep.cgroup ? prep.cgroup.pids() : unit.mainPid && pids.alive(unit.mainPid) ? [unit.mainPid] : []),
       watchPid: (pid) => pids.wait(pid),
@@ -132,11 +146,12 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
           /* already gone */
         }
       },
-      notifySocket: undefined,
+      notifySocket: notify?.address,
       say,
       changed: () => undefined,
     });
-    return { prep, unit, runner, log };
+    unitRef = unit;
+    return { prep, unit, runner, log, notify };
   });
   const stop = (): void => void Promise.all(runs.map((r) => r.unit.stop()));
   process.on('SIGINT', stop);
@@ -144,7 +159,7 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
   const outcomes: { unit: string; outcome: ServiceOutcome; message?: string }[] = [];
   try {
     await Promise.all(
-      runs.map(async ({ prep, unit, runner, log }) => {
+      runs.map(async ({ prep, unit, runner, log, notify }) => {
         try {
           await unit.start();
           await unit.finished();
@@ -152,6 +167,7 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
           if (prep.cgroup) await drainCgroup(prep.cgroup, say);
           // RemoveIPC=: after the last process of the user's service is gone.
           if (prep.svc.value('sandbox.remove_ipc') === true && prep.identity && prep.identity.uid !== 0) removeIpcOf(prep.identity.uid);
+          notify?.close();
           await log.close();
           for (const p of prep.removeAtStop) removeQuietly(p);
           removePrivateTmp(prep.svc.unitName);
@@ -185,6 +201,17 @@ async function drainCgroup(cg: ServiceCgroup, say: (m: string) => void, graceMs 
   } catch (e) {
     say(`cannot remove a cgroup: ${(e as Error).message}`);
   }
+}
+
+/** The fields ServiceUnit.notify() understands, from a parsed datagram. */
+function notifyFields(m: NotifyMessage): Map<string, string> {
+  const f = new Map<string, string>();
+  if (m.ready) f.set('READY', '1');
+  if (m.mainPid !== undefined) f.set('MAINPID', String(m.mainPid));
+  if (typeof m.status === 'string') f.set('STATUS', m.status);
+  if (m.watchdog) f.set('WATCHDOG', m.watchdog === 'ping' ? '1' : 'trigger');
+  if (m.stopping) f.set('STOPPING', '1');
+  return f;
 }
 
 function removeQuietly(p: string): void {

@@ -44,6 +44,11 @@ export interface CommandRunnerContext {
   readonly nofileHard: number;
   readonly managerEnv: Readonly<Record<string, string | undefined>>;
   readonly say: (message: string) => void;
+  /**
+   * Called around each launch: the notify socket is paused until the new
+   * pid is known, so NotifyAccess=main can judge a datagram sent right away.
+   */
+  readonly aroundLaunch?: { before(): void; after(): void };
 }
 
 export class CommandRunner {
@@ -76,6 +81,7 @@ export class CommandRunner {
       const stdio = resolveStdio(planned.stdio, () => this.ctx.log.writeFd, this.ctx.tmpDir);
       closeAfter = stdio.closeAfter;
       let launched;
+      this.ctx.aroundLaunch?.before();
       try {
         launched = await this.ctx.launcher.launch({ ...planned.plan, stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
       } catch (e) {
@@ -86,6 +92,10 @@ export class CommandRunner {
         this.ctx.say(`${this.name}: ${kind} ${cmd.argv.join(' ')}: ${where}${e.message}`);
         this.records.push({ kind, argv: cmd.argv, status: `setup:${code}`, error: e.message, ...(e.pid ? { pid: e.pid } : {}) });
         return { setupStatus: code };
+      } finally {
+        // Resumed on a later turn of the event loop, after the caller has recorded the pid.
+        const around = this.ctx.aroundLaunch;
+        if (around) setImmediate(() => around.after());
       }
       const record: CommandRecord = { kind, argv: cmd.argv, pid: launched.pid, status: 'running' };
       this.records.push(record);
