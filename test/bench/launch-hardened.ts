@@ -20,7 +20,7 @@
  * For `npm run bench`; never asserted in tests.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -59,21 +59,41 @@ function stats(ms: number[]): Stats {
 interface Variant {
   readonly name: string;
   readonly once: () => Promise<void>;
+  /** Cumulative CPU ms of the processes doing the launch besides this one (the zygote and its reaped children; or our reaped children). */
+  readonly helperCpuMs: () => number;
+}
+
+interface Measured extends Stats {
+  /** CPU per launch (ms), all processes involved: this supervisor, the helpers, the service. Load-independent, unlike wall time. */
+  readonly cpuMs: number;
+}
+
+/** utime+stime (+ cutime+cstime of reaped children) of a process, in ms (USER_HZ = 100). */
+function processCpuMs(pid: number | 'self', withChildren: boolean, self = true): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = (self ? Number(f[11]) + Number(f[12]) : 0) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
+  return ticks * 10;
 }
 
 /** Round-robin: every round runs each variant once, starting at a rotating offset. */
-async function interleaved(variants: readonly Variant[]): Promise<Map<string, Stats>> {
+async function interleaved(variants: readonly Variant[]): Promise<Map<string, Measured>> {
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const cpu = new Map<string, number>(variants.map((v) => [v.name, 0]));
   for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
     for (let k = 0; k < variants.length; k++) {
       const v = variants[(round + k) % variants.length]!;
+      const h0 = v.helperCpuMs();
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await v.once();
       const ms = performance.now() - t0;
-      if (round >= WARMUP_ROUNDS) samples.get(v.name)!.push(ms);
+      const c = process.cpuUsage(c0);
+      if (round < WARMUP_ROUNDS) continue;
+      samples.get(v.name)!.push(ms);
+      cpu.set(v.name, cpu.get(v.name)! + (c.user + c.system) / 1000 + (v.helperCpuMs() - h0));
     }
   }
-  return new Map([...samples].map(([name, ms]) => [name, stats(ms)]));
+  return new Map([...samples].map(([name, ms]) => [name, { ...stats(ms), cpuMs: cpu.get(name)! / ROUNDS }]));
 }
 
 function spawnExit(file: string, args: readonly string[], extraFd?: number): Promise<number | null> {
@@ -145,19 +165,24 @@ export async function benchHardenedLaunch(): Promise<BenchRow[]> {
     const tmps = privateTmpOf(svc.unitName);
     if (!tmps) throw new Error('bench: the plan layer made no PrivateTmp= directories');
 
+    // The zygote reaps the services before it reports their exit; libuv reaps ours before 'exit'.
+    const zygoteCpu = (): number => processCpuMs(launcher.pid, true);
+    const ourChildrenCpu = (): number => processCpuMs('self', true, false);
     const variants: Variant[] = [
-      { name: 'sysg', once: launchOnce(launcher, plan) },
-      { name: 'sysg-nocg', once: launchOnce(launcher, planNoCgroup) },
+      { name: 'sysg', once: launchOnce(launcher, plan), helperCpuMs: zygoteCpu },
+      { name: 'sysg-nocg', once: launchOnce(launcher, planNoCgroup), helperCpuMs: zygoteCpu },
       {
         name: 'spawn',
         once: async () => {
           if ((await spawnExit('/bin/true', [])) !== 0) throw new Error('bench: /bin/true failed');
         },
+        helperCpuMs: ourChildrenCpu,
       },
     ];
     if (hasBwrap) {
       variants.push({
         name: 'bwrap',
+        helperCpuMs: ourChildrenCpu,
         once: async () => {
           // bwrap reads the program to EOF: a fresh open file description per launch (~20 µs).
           const fd = openSync(bpfFile, 'r');
@@ -196,6 +221,11 @@ export async function benchHardenedLaunch(): Promise<BenchRow[]> {
       rows.push(row('hardened: bwrap equivalent', 'bwrap not installed (.ci/install-deps.sh installs it)', '<= 1.0x', 'NOT MEASURED'));
     }
     rows.push(
+      row('hardened: CPU per launch, sysg with cgroup attach (supervisor + zygote + service)', fmt(ours.cpuMs)),
+      row('hardened: CPU per launch, sysg without cgroup attach', fmt(oursNoCg.cpuMs)),
+    );
+    if (bw) rows.push(row('hardened: CPU per launch, bwrap (supervisor + bwrap + service)', fmt(bw.cpuMs)));
+    rows.push(
       row('hardened: child_process.spawn /bin/true median (scale)', fmt(spawned.median)),
       row('hardened: child_process.spawn /bin/true p90 (scale)', fmt(spawned.p90)),
       row('hardened: rounds (interleaved, after warm-up)', `${ROUNDS} x ${variants.length}`),
@@ -214,5 +244,5 @@ export const HARDENED_BENCH_NOTES: readonly string[] = [
   'bwrap mounts ProtectHome= paths as empty 0000 tmpfs; sysg binds systemd\'s "inaccessible" directory over them, read-only and noexec.',
   'sysg also sets up what systemd does for every service: a private session keyring (KeyringMode=private), UMask=0022, RLIMIT_NOFILE 1024:hard, IgnoreSIGPIPE=; bwrap sets no keyring and no limits. bwrap runs a monitor process (its parent) and execs the target from a forked child.',
   'sysg installs the seccomp program before the uid switch (with CAP_SYS_ADMIN) as systemd does; bwrap loads the same program last, before execve.',
-  'The cgroup attach (writing cgroup.procs) is part of every sysg launch ("every service in its own cgroup"); bwrap does none, hence the two sysg rows.',
+  'The cgroup attach (writing cgroup.procs) is part of every sysg launch ("every service in its own cgroup"); bwrap does none, hence the two sysg rows. It is a sleep, not CPU: the write takes cgroup_threadgroup_rwsem for writing, whose rcu_sync waits one RCU grace period unless another migration happened within the last one (measured here: +12..14 ms with launches 20 ms apart, +0.1 ms back-to-back). clone3(CLONE_INTO_CGROUP) or a cgroup2 mount with favordynmods avoids it.',
 ];
