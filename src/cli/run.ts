@@ -131,7 +131,7 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
       onNote: (n) => n.level === 'warning' && say(`${name}: ${n.message}`),
     });
     const runner = new CommandRunner(prep, {
-      launcher, log, tmpDir: dirs.tmpDir, supervisorPrivileged: privileged, nofileHard: hardNofile, managerEnv, say,
+      launcher, log, tmpDir: dirs.tmpDir, supervisorPrivileged: privileged, nofileHard: hardNofile, managerEnv, say, bestEffort: opts.bestEffortSandbox,
       ...(notify ? { aroundLaunch: { before: () => notify.pause(), after: () => notify.resume() } } : {}),
     }, randomBytes(16).toString('hex'));
     const unit: ServiceUnit = new ServiceUnit(name, cfg, runner, {

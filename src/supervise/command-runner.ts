@@ -11,6 +11,7 @@ import type { ExecCommand } from '../plan/context.js';
 import { planCommand, type PreparedService } from '../plan/prepare.js';
 import { SetupError } from '../plan/process.js';
 import { ModelError } from '../plan/service.js';
+import { mayDegrade } from '../plan/degrade.js';
 import { describeExit } from './exec-status.js';
 import { resolveStdio, type LogPipe } from './stdio.js';
 
@@ -49,10 +50,13 @@ export interface CommandRunnerContext {
    * pid is known, so NotifyAccess=main can judge a datagram sent right away.
    */
   readonly aroundLaunch?: { before(): void; after(): void };
+  /** --best-effort-sandbox: a step systemd would skip in a container may be dropped, with a warning (degrade.ts). */
+  readonly bestEffort?: boolean;
 }
 
 export class CommandRunner {
   readonly records: CommandRecord[] = [];
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly prep: PreparedService,
@@ -62,6 +66,22 @@ export class CommandRunner {
 
   private get name(): string {
     return this.prep.svc.unitName;
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.ctx.say(message);
+  }
+
+  /** The requested fields a dropped step enforced (for the warnings): the mount-namespace ones. */
+  private degradedFields(op: string): string[] {
+    if (op !== 'mount-namespace') return [];
+    const sandbox = this.prep.svc.obj('sandbox') ?? {};
+    const MOUNT_KEYS = ['protect_system', 'protect_home', 'private_tmp', 'private_devices', 'read_write_paths', 'read_only_paths', 'inaccessible_paths',
+      'exec_paths', 'no_exec_paths', 'bind_paths', 'bind_read_only_paths', 'protect_kernel_tunables', 'protect_kernel_modules', 'protect_kernel_logs',
+      'protect_control_groups', 'protect_proc', 'proc_subset', 'private_mounts', 'mount_api_vfs'];
+    return MOUNT_KEYS.filter((k) => sandbox[k] !== undefined && sandbox[k] !== false).map((k) => `sandbox.${k}`);
   }
 
   commands(kind: CommandKind): ExecCommand[] {
@@ -81,12 +101,26 @@ export class CommandRunner {
       const stdio = resolveStdio(planned.stdio, () => this.ctx.log.writeFd, this.ctx.tmpDir);
       closeAfter = stdio.closeAfter;
       let launched;
+      let plan = planned.plan;
+      let stepFields = planned.stepFields;
       this.ctx.aroundLaunch?.before();
       try {
-        launched = await this.ctx.launcher.launch({ ...planned.plan, stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
+        for (;;) {
+          try {
+            launched = await this.ctx.launcher.launch({ ...plan, stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
+            break;
+          } catch (e) {
+            if (!(e instanceof LaunchError) || !this.ctx.bestEffort || e.planStep === undefined || !mayDegrade(this.prep.svc, e.step, e.errno)) throw e;
+            const dropped = e.planStep;
+            const fields = this.degradedFields(e.step);
+            for (const f of fields) this.warnOnce(`${this.prep.svc.source(f)}: cannot be applied here (${e.message}); running without it (--best-effort-sandbox)`);
+            plan = { ...plan, steps: (plan.steps ?? []).filter((_, i) => i !== dropped) };
+            stepFields = stepFields.filter((_, i) => i !== dropped);
+          }
+        }
       } catch (e) {
         if (!(e instanceof LaunchError)) throw e;
-        const field = e.planStep === undefined ? undefined : planned.stepFields[e.planStep];
+        const field = e.planStep === undefined ? undefined : stepFields[e.planStep];
         const where = field ? `${this.prep.svc.source(field)}: ` : '';
         const code = e.exitCode ?? 1;
         this.ctx.say(`${this.name}: ${kind} ${cmd.argv.join(' ')}: ${where}${e.message}`);

@@ -10,9 +10,9 @@
  * CAP_SYS_ADMIN), so it does not change what the services see otherwise.
  */
 import { ARCH, SYS } from '../../src/sys/arch/index.js';
-import { SECCOMP_SET_MODE_FILTER } from '../../src/sys/constants.js';
+import { F_SETFD, SECCOMP_SET_MODE_FILTER } from '../../src/sys/constants.js';
 import { cString, cStringArray, cZero } from '../../src/sys/cmem.js';
-import { execve, seccomp } from '../../src/sys/libc.js';
+import { execve, fcntl, seccomp } from '../../src/sys/libc.js';
 import koffi from 'koffi';
 
 const EOPNOTSUPP = 95;
@@ -47,6 +47,8 @@ if (seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) !== 0) {
   process.stderr.write(`nounshare: seccomp failed: errno ${koffi.errno()}\n`);
   process.exit(70);
 }
+// node marks fds 0-2 close-on-exec (libuv clears that only in its own spawn).
+for (let fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
 const argv = [process.execPath, ...process.argv.slice(2)];
 const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
 const a = cStringArray(argv);
