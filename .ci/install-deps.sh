@@ -2,12 +2,25 @@
 # System packages the test suite uses (CI starts on a fresh machine).
 # systemd: its systemd-analyze/systemd-escape are oracles some tests compare with.
 # bubblewrap: `npm run bench` compares sysg's hardened launch with bwrap doing the same work.
+# The test-execute conformance harness and the units it runs: unshare/mount (util-linux),
+# ip (iproute2), capsh (libcap2-bin), python3, cmp (diffutils), ionice (util-linux),
+# systemd-notify (systemd).
 set -euo pipefail
 need=()
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v systemd-escape >/dev/null 2>&1 || need+=(systemd)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v systemd-notify >/dev/null 2>&1 || need+=(systemd)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v ionice >/dev/null 2>&1 || need+=(util-linux)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v capsh >/dev/null 2>&1 || need+=(libcap2-bin)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v cmp >/dev/null 2>&1 || need+=(diffutils)
+command -v perl >/dev/null 2>&1 || need+=(perl-base)
 [ ${#need[@]} -eq 0 ] && exit 0
+# de-duplicate
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: need root to install: ${need[*]}" >&2
   exit 1
