@@ -99,6 +99,30 @@ export function seccompPlacement(ctx: Pick<BuildContext, 'supervisorPrivileged' 
   return { where: 'last', noNewPrivs: true };
 }
 
+/**
+ * Compiled programs by policy input: a service's filter is the same for each of
+ * its commands and restarts, and compiling @system-service-sized filters costs
+ * tens of milliseconds of supervisor time.
+ */
+const compiledCache = new Map<string, { compiled: CompiledSeccomp; policyWarnings: string[] }>();
+const CACHE_MAX = 128;
+
+function compileCached(fields: ReturnType<typeof sandboxSeccompFields>, arch: ReturnType<typeof seccompArchOf>, persona: number | undefined): { compiled: CompiledSeccomp; policyWarnings: string[] } {
+  const key = JSON.stringify([fields, arch, persona ?? null]);
+  const hit = compiledCache.get(key);
+  if (hit) return hit;
+  const policyWarnings: string[] = [];
+  const policy = seccompPolicyFromSandbox(fields, {
+    arch,
+    ...(persona !== undefined ? { currentPersonality: persona } : {}),
+    warn: (m) => policyWarnings.push(m),
+  });
+  const entry = { compiled: compileSeccomp(policy), policyWarnings };
+  if (compiledCache.size >= CACHE_MAX) compiledCache.delete(compiledCache.keys().next().value as string);
+  compiledCache.set(key, entry);
+  return entry;
+}
+
 function build(ctx: BuildContext): PlannedStep[] {
   if (!ctx.sandbox) return [];
   const { svc } = ctx;
@@ -108,13 +132,9 @@ function build(ctx: BuildContext): PlannedStep[] {
   let compiled: CompiledSeccomp;
   try {
     const fields = sandboxSeccompFields(svc.obj('sandbox'));
-    const persona = currentPersonality();
-    const policy = seccompPolicyFromSandbox(fields, {
-      arch,
-      ...(persona !== undefined ? { currentPersonality: persona } : {}),
-      warn: (m) => ctx.warn('sandbox.system_call_log', m),
-    });
-    compiled = compileSeccomp(policy);
+    const entry = compileCached(fields, arch, currentPersonality());
+    for (const m of entry.policyWarnings) ctx.warn('sandbox.system_call_log', m);
+    compiled = entry.compiled;
   } catch (e) {
     if (e instanceof SeccompPolicyError) svc.error(fieldOfError(e.message), e.message);
     if (e instanceof Error) svc.error(requested[0]!, `cannot compile the seccomp filter: ${e.message}`);
