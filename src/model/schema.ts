@@ -90,7 +90,8 @@ export function buildSchema(table: DirectiveTable): JsonSchema {
     if (row.status !== 'translated' && row.status !== 'enforced') return;
     const type = valueType(row.type);
     const schema = type.schema;
-    const doc = `${section}.${row.name}=: ${row.doc}`.trim();
+    const enforced = row.status === 'enforced' ? ` Enforced by sysg (${row.mechanism.replace(/\+/g, ', ')}).` : '';
+    const doc = `${section}.${row.name}=: ${row.doc}${enforced}`.trim();
     for (const dest of destinationsFor(row, section)) {
       insert(service, dest, schema, doc);
       // A .socket's or .timer's own [Unit]/[Install] settings live inside its block.

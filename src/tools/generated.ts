@@ -13,7 +13,7 @@ function supportMatrix(table: DirectiveTable): string {
     '',
     'Generated from `compat/directives.tsv` by `npm run gen`; do not edit.',
     '',
-    'Status: **enforced** = applied by the kernel mechanism named; **translated** = parsed with systemd\'s grammar and carried into the YAML model (runtime semantics arrive with the launcher and supervisor); **unsupported** = reported with the reason, never dropped silently; **ignored** = legacy keys systemd itself ignores.',
+    'Status: **enforced** = applied by the kernel mechanism named; **translated** = parsed with systemd\'s grammar and carried into the YAML model (an execution-environment directive in this state makes `sysg run` refuse the service unless `--best-effort-sandbox`; lifecycle directives are applied by the supervisor as far as it implements them); **unsupported** = reported with the reason, never dropped silently; **ignored** = legacy keys systemd itself ignores.',
     '',
   ];
   const counts = new Map<string, number>();
@@ -98,6 +98,15 @@ function yamlManPage(table: DirectiveTable, schema: JsonSchema): string {
     '.B capabilities',
     'list means CapabilityBoundingSet= and AmbientCapabilities= with that list. Setting both forms',
     'with different values is an error.',
+    '.SS Enforcement',
+    'A field marked "Enforced by sysg" is applied by the named kernel mechanism when',
+    '.BR sysg\\-run (1)',
+    'starts the service (credentials, capabilities, seccomp, mounts, namespaces, resources, cgroups, or',
+    'the process setup). A service that sets an execution\\-environment field',
+    '(user, group, env, limits, sandbox, directories, credentials, stdio, …) that sysg does not enforce',
+    'is refused, naming the directive and its file:line;',
+    '.B \\-\\-best\\-effort\\-sandbox',
+    'starts it anyway with one warning per such directive.',
     '.SH TOP-LEVEL KEYS',
   ];
   fieldList({ properties: Object.fromEntries(Object.entries(schema.properties as Record<string, JsonSchema>).filter(([k]) => k !== 'services' && k !== 'projects')) }, '', out);
