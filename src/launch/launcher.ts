@@ -148,7 +148,10 @@ export class Launcher {
   /** Starts a zygote and waits for its ready message. */
   static async start(opts: LauncherOptions = {}): Promise<Launcher> {
     const { args, env } = await zygoteCommand();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe'], env });
+    // Its own process group: a terminal's Ctrl-C (or `timeout`) signals the supervisor's
+    // group, and the zygote must live on to run ExecStop= and report exits; it ends
+    // when its control socket closes.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe'], env, detached: true });
     const sock = child.stdio[3];
     if (!(sock instanceof Socket)) {
       child.kill('SIGKILL');
