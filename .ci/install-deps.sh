@@ -5,6 +5,7 @@
 # The test-execute conformance harness and the units it runs: unshare/mount (util-linux),
 # ip (iproute2), capsh (libcap2-bin), python3, cmp (diffutils), ionice (util-linux),
 # systemd-notify (systemd).
+# nginx, redis-server, memcached: test/daemons.test.ts runs them from their Debian unit files.
 set -euo pipefail
 need=()
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
@@ -18,6 +19,9 @@ command -v capsh >/dev/null 2>&1 || need+=(libcap2-bin)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v cmp >/dev/null 2>&1 || need+=(diffutils)
 command -v perl >/dev/null 2>&1 || need+=(perl-base)
+[ -e /lib/systemd/system/nginx.service ] || need+=(nginx)
+[ -e /lib/systemd/system/redis-server.service ] || need+=(redis-server)
+[ -e /lib/systemd/system/memcached.service ] || need+=(memcached)
 [ ${#need[@]} -eq 0 ] && exit 0
 # de-duplicate
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
@@ -26,5 +30,11 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Package scripts must not start the daemons (there is no systemd; sysg starts them in tests).
+policy=/usr/sbin/policy-rc.d
+had_policy=0
+[ -e "$policy" ] && had_policy=1
+if [ "$had_policy" -eq 0 ]; then printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"; fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ "$had_policy" -eq 0 ]; then rm -f "$policy"; fi
