@@ -8,12 +8,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/package-root.js';
+import { cleanEnv } from './util/clean-env.js';
 
 const ROOT = packageRoot();
 const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function sysg(args: string[], env: Record<string, string> = {}): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd: ROOT });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: cleanEnv(env), cwd: ROOT });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

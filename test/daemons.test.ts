@@ -13,6 +13,7 @@ import { get } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { packageRoot } from '../src/package-root.js';
+import { cleanEnv } from './util/clean-env.js';
 
 const BIN = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -57,7 +58,7 @@ for (const d of DAEMONS) {
   const unitFile = join('/lib/systemd/system', d.unit);
   const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync(unitFile) ? `${d.unit} not installed (.ci/install-deps.sh installs it)` : running(d.exe) ? `${d.exe} already running outside sysg` : false;
   t.test(`${d.unit} from Debian's unit file serves a request and stops cleanly`, { skip }, async (t) => {
-    const child = spawn(process.execPath, [BIN, 'run', d.unit], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', d.unit], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
     let output = '';
     child.stdout.on('data', (b: Buffer) => void (output += b.toString()));
     child.stderr.on('data', (b: Buffer) => void (output += b.toString()));

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/package-root.js';
+import { cleanEnv } from './util/clean-env.js';
 
 const BIN = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'sysg-life-'));
@@ -23,7 +24,7 @@ function unitFile(text: string): string {
 function run(text: string): { status: number; stderr: string; result: { result: string; status: string; commands: { kind: string; status: string }[] } | undefined } {
   const file = unitFile(text);
   const rf = join(dir, `l${n}.json`);
-  const r = spawnSync(process.execPath, [BIN, 'run', '--result-file', rf, file], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, 'run', '--result-file', rf, file], { encoding: 'utf8', env: cleanEnv(), timeout: 60_000 });
   const result = existsSync(rf) ? (JSON.parse(readFileSync(rf, 'utf8')) as { outcome: never }[])[0]?.outcome : undefined;
   return { status: r.status ?? -1, stderr: r.stderr, result };
 }
@@ -93,7 +94,7 @@ t.test('SIGTERM to sysg run: ExecStop= runs with $MAINPID, the main process gets
   const out = join(dir, 'stop-env');
   const ready = join(dir, 'stop-ready');
   const file = unitFile(`[Service]\nExecStart=/bin/sleep 60\nExecStartPost=/bin/touch ${ready}\nExecStop=/bin/sh -c 'echo "stop $MAINPID" >> ${out}'\nExecStopPost=/bin/sh -c 'echo "post $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS" >> ${out}'\n`);
-  const child = spawn(process.execPath, [BIN, 'run', file], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, 'run', file], { stdio: 'ignore', env: cleanEnv() });
   while (!existsSync(ready)) await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/package-root.js';
+import { cleanEnv } from './util/clean-env.js';
 
 const ROOT = packageRoot();
 const BIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -27,7 +28,7 @@ function run(unit: string, args: string[] = []): { status: number; stdout: strin
   const file = join(dir, `u${++n}.service`);
   writeFileSync(file, unit);
   const resultFile = join(dir, `r${n}.json`);
-  const r = spawnSync(process.execPath, [BIN, 'run', '--result-file', resultFile, ...args, file], { encoding: 'utf8', cwd: ROOT, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, 'run', '--result-file', resultFile, ...args, file], { encoding: 'utf8', cwd: ROOT, env: cleanEnv(), timeout: 60_000 });
   const outcome = existsSync(resultFile) ? (JSON.parse(readFileSync(resultFile, 'utf8')) as { outcome: Outcome }[])[0]?.outcome : undefined;
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, outcome };
 }
