@@ -117,3 +117,15 @@ t.test('WatchdogSec=: a missed WATCHDOG=1 kills the service with SIGABRT and Res
   t.equal(r.status, 0, r.stderr);
   t.same(r.result?.commands.map((c) => c.status), ['signal:SIGABRT', 'exit:0'], 'the first run was killed by the watchdog, the second ended cleanly');
 });
+
+t.test('a stop request is final: RemainAfterExit= + Restart=always is not restarted after SIGTERM', async (t) => {
+  const count = join(dir, 'count-remain');
+  const file = unitFile(`[Service]\nType=oneshot\nRemainAfterExit=yes\nRestart=always\nRestartSec=10ms\nExecStart=/bin/sh -c 'n=$$(cat ${count} 2>/dev/null || echo 0); echo $$((n+1)) > ${count}'\nExecStop=/bin/true\n`);
+  const child = spawn(process.execPath, [BIN, 'run', file], { stdio: 'ignore', env: cleanEnv() });
+  while (!existsSync(count)) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  t.equal(code, 0);
+  t.equal(readFileSync(count, 'utf8').trim(), '1', 'started once, not restarted by the stop');
+});

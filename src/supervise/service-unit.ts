@@ -214,9 +214,12 @@ export class ServiceUnit {
   private async terminate(runStop: boolean, restarting: boolean): Promise<void> {
     clearTimeout(this.watchdogTimer);
     const deadline = Date.now() + this.cfg.stopTimeoutMs;
+    // ExecStop=/ExecStopPost= must not be interrupted by the stop request that led here;
+    // the request is restored afterwards so that no restart follows it.
+    const wasStop = this.stopRequested;
     if (runStop && this.runner.commands('stop').length > 0) {
       this.set('deactivating', 'stop');
-      this.stopRequested = false; // ExecStop= itself must not be interrupted by the stop that started it
+      this.stopRequested = false;
       await this.runList('stop', deadline);
     }
     await this.killRemaining(restarting);
@@ -226,10 +229,9 @@ export class ServiceUnit {
     }
     this.mainWatch = undefined;
     this.set('deactivating', 'stop-post');
-    const wasStop = this.stopRequested;
     this.stopRequested = false;
     await this.runList('stop_post', Date.now() + this.cfg.stopTimeoutMs);
-    this.stopRequested = wasStop;
+    this.stopRequested = wasStop || this.stopRequested;
     await this.killRemaining(restarting);
   }
 
