@@ -105,6 +105,15 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
     } catch (e) {
       if (e instanceof UnenforcedError || e instanceof ModelError || e instanceof SetupError) {
         say(`${svc.unitName}: not started:\n${e.message}`);
+        // The services prepared before it do not start either: undo their setup.
+        for (const p of prepared) {
+          try {
+            p.cgroup?.remove();
+          } catch {
+            /* empty and unused: best effort */
+          }
+          for (const path of p.removeAtStop) removeQuietly(path);
+        }
         writeResult(opts.resultFile, [{ unit: svc.unitName, outcome: { result: 'refused', exitStatus: 1, status: 'refused', commands: [] }, message: e.message }]);
         return e instanceof SetupError ? e.exitCode : 1;
       }

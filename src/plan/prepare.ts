@@ -58,8 +58,20 @@ export function prepareService(input: ServiceView, opts: PrepareOptions): Prepar
   for (const u of unenforced) opts.warn(`${u.source}: not enforced by sysg (${u.field}); running without it (best effort)`);
   const identity = resolveIdentity(svc, { dynamicUserDir: opts.dynamicUserDir });
   const cgroup = createCgroup(svc, identity, opts.warn);
-  const dirs = prepareExecDirectories(svc, identity);
-  const credentialsDirectory = prepareCredentials(svc, identity, opts.runRoot);
+  let dirs: ReturnType<typeof prepareExecDirectories>;
+  let credentialsDirectory: string | undefined;
+  try {
+    dirs = prepareExecDirectories(svc, identity);
+    credentialsDirectory = prepareCredentials(svc, identity, opts.runRoot);
+  } catch (e) {
+    // Nothing of a service that cannot start stays behind (an empty cgroup; removal is best effort).
+    try {
+      cgroup?.remove();
+    } catch {
+      /* reported by the next start's cgroup creation if it matters */
+    }
+    throw e;
+  }
   const removeAtStop = [...dirs.removeAtStop];
   if (credentialsDirectory) removeAtStop.push(credentialsDirectory);
   return { svc, identity, execDirectories: dirs.dirs, credentialsDirectory, removeAtStop, unenforced, cgroup };
