@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/package-root.js';
+import { cleanEnv } from './util/clean-env.js';
 
 const ROOT = packageRoot();
 const HARNESS = join(ROOT, 'dist', 'test', 'conformance', 'harness.js');
@@ -43,8 +44,7 @@ if (process.geteuid?.() !== 0) {
     // The harness kills any unit that runs longer than its own timeout; the tap timeout is the outer guard.
     // A clean environment: tap's loader hooks (NODE_OPTIONS, TAP*) would follow every
     // `sysg run` into the read-only namespace and slow each one down.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !/^_?TAP/.test(k) && !k.startsWith('_TAPJS')));
-    const r = spawnSync(process.execPath, [HARNESS, ...mode.args, '--json', out], { encoding: 'utf8', cwd: ROOT, env, maxBuffer: 64 << 20 });
+    const r = spawnSync(process.execPath, [HARNESS, ...mode.args, '--json', out], { encoding: 'utf8', cwd: ROOT, env: cleanEnv(), maxBuffer: 64 << 20 });
     t.comment(r.stdout.trim());
     if (r.stderr.trim()) t.comment(r.stderr.trim());
     t.equal(r.status, 0, 'harness ran');

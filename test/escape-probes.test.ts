@@ -38,6 +38,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../src/package-root.js';
+import { cleanEnv } from './util/clean-env.js';
 import { releaseDynamicUser } from '../src/mechanisms/users.js';
 
 const ROOT = packageRoot();
@@ -84,7 +85,7 @@ const rows: Row[] = [
 ];
 
 // Without tap's process-info hooks the CLI starts in about a second instead of several.
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(_TAPJS_|TAP_|NODE_OPTIONS$)/.test(k)));
+const childEnv = cleanEnv();
 
 interface Leg {
   exitStatus: number | undefined;

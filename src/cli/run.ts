@@ -4,13 +4,14 @@
  * enforced or the service refused. Output is prefixed with the unit name.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertUnits } from '../convert/convert.js';
 import { Launcher } from '../launch/launcher.js';
 import { loadManifestFile } from '../model/manifest.js';
 import { prepareService, supervisorIsPrivileged, UnenforcedError, type PreparedService } from '../plan/prepare.js';
+import { removePaths } from '../plan/directories.js';
 import { SetupError } from '../plan/process.js';
 import { ModelError, ServiceView } from '../plan/service.js';
 import { RLIMIT } from '../sys/constants.js';
@@ -112,7 +113,7 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
           } catch {
             /* empty and unused: best effort */
           }
-          for (const path of p.removeAtStop) removeQuietly(path);
+          removePaths(p.removeAtStop);
         }
         writeResult(opts.resultFile, [{ unit: svc.unitName, outcome: { result: 'refused', exitStatus: 1, status: 'refused', commands: [] }, message: e.message }]);
         return e instanceof SetupError ? e.exitCode : 1;
@@ -178,7 +179,7 @@ export async function runRun(args: readonly string[], opts: RunCliOptions): Prom
           if (prep.svc.value('sandbox.remove_ipc') === true && prep.identity && prep.identity.uid !== 0) removeIpcOf(prep.identity.uid);
           notify?.close();
           await log.close();
-          for (const p of prep.removeAtStop) removeQuietly(p);
+          removePaths(prep.removeAtStop);
           removePrivateTmp(prep.svc.unitName);
         }
         outcomes.push({ unit: prep.svc.unitName, outcome: outcomeOf(unit, runner) });
@@ -223,13 +224,6 @@ function notifyFields(m: NotifyMessage): Map<string, string> {
   return f;
 }
 
-function removeQuietly(p: string): void {
-  try {
-    rmSync(p, { recursive: true, force: true });
-  } catch {
-    /* best effort: the next start recreates it */
-  }
-}
 
 function writeResult(file: string | undefined, outcomes: unknown[]): void {
   if (file) writeFileSync(file, `${JSON.stringify(outcomes, null, 2)}\n`);

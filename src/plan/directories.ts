@@ -204,6 +204,13 @@ export function prepareCredentials(svc: ServiceView, identity: Identity | undefi
   return dir;
 }
 
+/** Removes what a service left to remove at stop; best effort (the next start recreates what it needs). */
 export function removePaths(paths: readonly string[]): void {
-  for (const p of paths) rmSync(p, { recursive: true, force: true });
+  for (const p of paths) {
+    try {
+      rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* busy or gone: nothing more to do */
+    }
+  }
 }

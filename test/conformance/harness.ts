@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cleanEnv } from '../util/clean-env.js';
 
 const SELF = fileURLToPath(import.meta.url);
 /** Repository root: dist/test/conformance/harness.js → ../../.. */
@@ -688,12 +689,6 @@ export function readBaseline(): Baseline | undefined {
   }
 }
 
-/** The environment without a test runner's hooks (tap's NODE_OPTIONS loaders would load into every `sysg run` and write under .tap/). */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (k !== 'NODE_OPTIONS' && !/^_?TAP/i.test(k)) env[k] = v;
-  return env;
-}
 
 /** Run the whole harness (as root): re-exec under unshare, collect the inner report from fd 3. */
 export async function runConformance(opts: Options): Promise<Report> {
